@@ -1,0 +1,267 @@
+import secrets
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Sender(models.TextChoices):
+    DUB = "dub", "Dub"
+    HEYOO = "heyoo", "Heyoo"
+    WOODPECKER = "woodpecker", "Woodpecker"
+    OPPTIMA = "opptima", "Opptima"
+
+
+class Device(models.TextChoices):
+    UNKNOWN = "", "Unknown"
+    DESKTOP = "desktop", "Desktop"
+    MOBILE = "mobile", "Mobile"
+    TABLET = "tablet", "Tablet"
+    OTHER = "other", "Other"
+
+
+# Opptima sends naive local timestamps; its documentation and customers are in Colombia.
+DEFAULT_TIMEZONES = {Sender.OPPTIMA: "America/Bogota"}
+
+
+def generate_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"{value!r} is not an IANA time zone such as 'Europe/Berlin'."
+        ) from None
+
+
+class WebhookEndpoint(models.Model):
+    """One URL a sender posts to. A marketer may connect several per sender (two Dub workspaces)."""
+
+    sender = models.CharField(max_length=20, choices=Sender.choices)
+    name = models.CharField(max_length=100)
+    token = models.CharField(max_length=100, default=generate_token)
+    secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Signing secret (Dub, Heyoo) or API key sent as a bearer token (Opptima).",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="Zone of the naive timestamps this sender sends (Opptima).",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token"], name="webhook_endpoint_unique_token"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_sender_display()}: {self.name}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self._state.adding and self.time_zone == "UTC":
+            self.time_zone = DEFAULT_TIMEZONES.get(self.sender, "UTC")
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("webhook", kwargs={"sender": self.sender, "token": self.token})
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+class Delivery(models.Model):
+    """One webhook request exactly as received, kept whatever became of it."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        DUPLICATE = "duplicate", "Duplicate"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT)
+    received_at = models.DateTimeField(default=timezone.now)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    headers = models.JSONField(default=dict, help_text="Selected headers, secrets masked.")
+    body = models.BinaryField(help_text="The request body, byte for byte.")
+    event_type = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    clicks_created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    ignored = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # reprocess_deliveries and the admin's status filter: "failed since <date>".
+            models.Index(fields=["status", "received_at"], name="delivery_status_since"),
+            # An endpoint's recent deliveries, newest first.
+            models.Index(fields=["endpoint", "-received_at"], name="delivery_endpoint_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} ({self.status})"
+
+
+class Campaign(models.Model):
+    """A sender's campaign (Heyoo, Woodpecker, Opptima) or a Dub link's utm_campaign."""
+
+    sender = models.CharField(max_length=20, choices=Sender.choices)
+    external_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=300, blank=True)
+    destination_url = models.TextField(blank=True)
+    status = models.CharField(max_length=50, blank=True)
+    utm_source = models.CharField(max_length=255, blank=True)
+    utm_medium = models.CharField(max_length=255, blank=True)
+    utm_campaign = models.CharField(max_length=255, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "external_id"], name="campaign_unique_per_sender"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class Link(models.Model):
+    """A Dub short link; Dub clicks without a utm_campaign are grouped by it."""
+
+    sender = models.CharField(max_length=20, choices=Sender.choices)
+    external_id = models.CharField(max_length=200)
+    short_link = models.TextField(blank=True)
+    destination_url = models.TextField(blank=True)
+    domain = models.CharField(max_length=255, blank=True)
+    key = models.CharField(max_length=255, blank=True)
+    utm_source = models.CharField(max_length=255, blank=True)
+    utm_medium = models.CharField(max_length=255, blank=True)
+    utm_campaign = models.CharField(max_length=255, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "external_id"], name="link_unique_per_sender"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.short_link or self.external_id
+
+
+class Contact(models.Model):
+    """A person: the recipient who clicked (Woodpecker, Opptima) or the sharer (Heyoo)."""
+
+    sender = models.CharField(max_length=20, choices=Sender.choices)
+    email = models.CharField(max_length=320)
+    external_id = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=300, blank=True)
+    company = models.CharField(max_length=300, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sender", "email"], name="contact_unique_per_sender"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Click(models.Model):
+    """One click, normalized the same way whatever the sender. Written only by analytics.intake."""
+
+    sender = models.CharField(max_length=20, choices=Sender.choices)
+    # The sender's click id, or a hash of the fields that identify the click when it has none.
+    click_key = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=100, blank=True)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT)
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL)
+    occurred_at = models.DateTimeField()
+    occurred_at_raw = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT)
+    link = models.ForeignKey(Link, null=True, blank=True, on_delete=models.PROTECT)
+    url = models.TextField(blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    continent = models.CharField(max_length=2, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    device = models.CharField(max_length=10, choices=Device.choices, blank=True)
+    browser = models.CharField(max_length=50, blank=True)
+    os = models.CharField(max_length=50, blank=True)
+    referer = models.CharField(max_length=255, blank=True)
+    referer_url = models.TextField(blank=True)
+    is_qr = models.BooleanField(default=False)
+    is_bot = models.BooleanField(default=False)
+    is_unique = models.BooleanField(default=False)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    # Salted hash naming the visitor (e-mail, else IP + user agent); never the raw values.
+    visitor = models.CharField(max_length=32, blank=True)
+    recipient = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="clicks_received"
+    )
+    sharer = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="clicks_shared"
+    )
+    utm_source = models.CharField(max_length=255, blank=True)
+    utm_medium = models.CharField(max_length=255, blank=True)
+    utm_campaign = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            # Redeliveries and concurrent copies of one click insert nothing (ON CONFLICT).
+            models.UniqueConstraint(fields=["sender", "click_key"], name="click_dedupe_per_sender"),
+        ]
+        indexes = [
+            # Every dashboard query and export filters on a time range.
+            models.Index(fields=["occurred_at"], name="click_time_range"),
+            # Campaign pages and the campaign filter: one campaign's clicks over time.
+            models.Index(fields=["campaign", "occurred_at"], name="click_campaign_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_sender_display()} click {self.external_id or self.click_key[:12]}"
+
+
+class FirstClick(models.Model):
+    """The first click of a visitor in a scope (a campaign, else a link or URL).
+
+    A click is unique exactly when its insert creates this row, so uniqueness is decided once,
+    at intake, by a unique constraint rather than a racy prior read; counts then add up.
+    """
+
+    scope = models.CharField(max_length=64)
+    visitor = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "visitor"], name="first_click_per_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visitor} in {self.scope}"

@@ -1,0 +1,240 @@
+"""Turning each sender's way of saying country, device, referer… into clicktrack's one way."""
+
+import ipaddress
+import re
+import unicodedata
+from functools import cache
+from urllib.parse import parse_qs, urlsplit
+
+import pycountry
+
+from analytics.models import Device
+from analytics.senders.fields import clean
+
+CONTINENT_NAMES = {
+    "AF": "Africa",
+    "AN": "Antarctica",
+    "AS": "Asia",
+    "EU": "Europe",
+    "NA": "North America",
+    "OC": "Oceania",
+    "SA": "South America",
+}
+
+_CONTINENT_MEMBERS = {
+    "AF": "DZ AO BJ BW BF BI CV CM CF TD KM CG CD CI DJ EG GQ ER SZ ET GA GM GH GN GW KE LS LR LY "
+    "MG MW ML MR MU YT MA MZ NA NE NG RE RW SH ST SN SC SL SO ZA SS SD TZ TG TN UG EH ZM ZW",
+    "AN": "AQ BV GS HM TF",
+    "AS": "AF AM AZ BH BD BT BN KH CN CY GE HK IN ID IR IQ IL JP JO KZ KW KG LA LB MO MY MV MN MM "
+    "NP KP OM PK PS PH QA SA SG KR LK SY TW TJ TH TL TR TM AE UZ VN YE IO CC CX",
+    "EU": "AX AL AD AT BY BE BA BG HR CZ DK EE FO FI FR DE GI GR GG VA HU IS IE IM IT JE XK LV LI "
+    "LT LU MT MD MC ME NL MK NO PL PT RO RU SM RS SK SI ES SJ SE CH UA GB",
+    "NA": "AI AG AW BS BB BZ BM BQ VG CA KY CR CU CW DM DO SV GL GD GP GT HT HN JM MQ MX MS NI PA "
+    "PR BL KN LC MF PM VC SX TT TC US VI",
+    "OC": "AS AU CK FJ PF GU KI MH FM NR NC NZ NU NF MP PW PG PN WS SB TK TO TV VU WF UM",
+    "SA": "AR BO BR CL CO EC FK GF GY PY PE SR UY VE",
+}
+CONTINENT_OF = {
+    country: continent
+    for continent, members in _CONTINENT_MEMBERS.items()
+    for country in members.split()
+}
+
+# Names pycountry does not know: common English short forms, and the Spanish names Opptima's
+# Latin American senders may use. Keys are compared folded (see _fold).
+_COUNTRY_ALIASES = {
+    "uk": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "usa": "US",
+    "u s a": "US",
+    "u s": "US",
+    "america": "US",
+    "united states of america": "US",
+    "russia": "RU",
+    "turkey": "TR",
+    "south korea": "KR",
+    "korea": "KR",
+    "republic of korea": "KR",
+    "north korea": "KP",
+    "iran": "IR",
+    "syria": "SY",
+    "laos": "LA",
+    "vietnam": "VN",
+    "tanzania": "TZ",
+    "moldova": "MD",
+    "macedonia": "MK",
+    "ivory coast": "CI",
+    "cote d ivoire": "CI",
+    "cape verde": "CV",
+    "swaziland": "SZ",
+    "palestine": "PS",
+    "vatican": "VA",
+    "vatican city": "VA",
+    "micronesia": "FM",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "burma": "MM",
+    "macau": "MO",
+    "dr congo": "CD",
+    "drc": "CD",
+    "democratic republic of the congo": "CD",
+    "republic of the congo": "CG",
+    "congo": "CG",
+    "uae": "AE",
+    "brunei": "BN",
+    "kosovo": "XK",
+    "estados unidos": "US",
+    "eeuu": "US",
+    "ee uu": "US",
+    "espana": "ES",
+    "mexico": "MX",
+    "peru": "PE",
+    "brasil": "BR",
+    "panama": "PA",
+    "canada": "CA",
+    "republica dominicana": "DO",
+    "alemania": "DE",
+    "francia": "FR",
+    "reino unido": "GB",
+    "italia": "IT",
+    "paises bajos": "NL",
+    "suiza": "CH",
+    "belgica": "BE",
+    "japon": "JP",
+    "haiti": "HT",
+    "trinidad y tobago": "TT",
+    "suecia": "SE",
+    "noruega": "NO",
+    "dinamarca": "DK",
+    "rusia": "RU",
+    "turquia": "TR",
+    "corea del sur": "KR",
+    "sudafrica": "ZA",
+    "nueva zelanda": "NZ",
+    "irlanda": "IE",
+    "polonia": "PL",
+    "grecia": "GR",
+    "marruecos": "MA",
+    "egipto": "EG",
+    "filipinas": "PH",
+}
+
+_DEVICES = {
+    "desktop": Device.DESKTOP,
+    "computer": Device.DESKTOP,
+    "pc": Device.DESKTOP,
+    "laptop": Device.DESKTOP,
+    "mobile": Device.MOBILE,
+    "smartphone": Device.MOBILE,
+    "phone": Device.MOBILE,
+    "feature phone": Device.MOBILE,
+    "tablet": Device.TABLET,
+    "phablet": Device.TABLET,
+}
+_UNKNOWN = {"", "unknown", "n/a", "na", "none", "null", "undefined", "-", "(unknown)"}
+
+# Crawlers, link unfurlers, monitors and HTTP libraries: none of them is a person clicking.
+_BOT_PATTERN = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|scrap|preview|facebookexternalhit|embedly|whatsapp|"
+    r"headless|phantomjs|lighthouse|pingdom|uptime|monitor|python-requests|python-urllib|"
+    r"aiohttp|httpx|curl/|wget/|go-http-client|okhttp|java/|libwww|httpclient|axios|node-fetch|"
+    r"postman|insomnia",
+    re.IGNORECASE,
+)
+
+
+def _fold(value: str) -> str:
+    stripped = unicodedata.normalize("NFKD", value)
+    stripped = "".join(char for char in stripped if not unicodedata.combining(char))
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", stripped.casefold()).split())
+
+
+@cache
+def _country_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attribute in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
+            name = getattr(country, attribute, None)
+            if name:
+                index.setdefault(_fold(name), country.alpha_2)
+    index.update(_COUNTRY_ALIASES)
+    return index
+
+
+def country_code(value: str) -> str:
+    """ISO 3166-1 alpha-2 from a code or a free-text name; empty when it names no country."""
+    if not value:
+        return ""
+    if len(value) == 2 and value.isalpha():
+        code = value.upper()
+        return code if code in CONTINENT_OF else ""
+    return _country_index().get(_fold(value), "")
+
+
+def continent_code(given: str, country: str) -> str:
+    given = given.strip().upper()
+    if given in CONTINENT_NAMES:
+        return given
+    return CONTINENT_OF.get(country, "")
+
+
+def country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code) if code else None
+    if country is None:
+        return "Kosovo" if code == "XK" else code
+    return getattr(country, "common_name", None) or country.name
+
+
+def device(value: str) -> str:
+    folded = value.strip().lower()
+    if folded in _UNKNOWN:
+        return Device.UNKNOWN
+    return _DEVICES.get(folded, Device.OTHER)
+
+
+def known(value: str) -> str:
+    """Browser and OS are kept as the sender names them, but "Unknown" means nothing."""
+    return "" if value.strip().lower() in _UNKNOWN else value.strip()
+
+
+def referer_host(referer: str, referer_url: str) -> str:
+    """Lower-case host without ``www.``; ``(direct)`` stays ``(direct)``."""
+    for candidate in (referer, referer_url):
+        candidate = candidate.strip()
+        if not candidate:
+            continue
+        if candidate.lower() == "(direct)":
+            return "(direct)"
+        host = urlsplit(candidate if "//" in candidate else f"//{candidate}").hostname or ""
+        host = host.rstrip(".")
+        return host.removeprefix("www.")[:255]
+    return ""
+
+
+def referer_full_url(referer_url: str) -> str:
+    return "" if referer_url.strip().lower() == "(direct)" else referer_url
+
+
+def is_bot_user_agent(user_agent: str) -> bool:
+    return bool(_BOT_PATTERN.search(user_agent.strip()))
+
+
+def ip_address(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def utm(given: dict, url: str) -> dict[str, str]:
+    """utm_source/medium/campaign from the campaign or link fields, else from the clicked URL."""
+    try:
+        query = parse_qs(urlsplit(url).query)
+    except ValueError:
+        query = {}
+    keys = ("utm_source", "utm_medium", "utm_campaign")
+    return {key: clean(given.get(key) or query.get(key, [""])[0])[:255] for key in keys}

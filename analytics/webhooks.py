@@ -1,0 +1,151 @@
+"""``POST /webhooks/<sender>/<token>/``: authenticate, store raw, process, answer.
+
+The answers are part of the interface senders rely on: 200 for every accepted delivery (duplicates
+and non-click events included), 400 for a body that does not fit, 401 for a bad signature, 404 for
+an unknown endpoint, 413 for an oversized body, 503 while the database is down. Never a redirect,
+and never 410: Woodpecker unsubscribes on it.
+"""
+
+import hashlib
+import hmac
+import logging
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from analytics import intake
+from analytics.models import Delivery, Sender, WebhookEndpoint
+from analytics.senders import PayloadError
+
+logger = logging.getLogger(__name__)
+
+_SECRET_HEADER_WORDS = ("authorization", "signature", "secret", "token", "api-key", "apikey")
+_DROPPED_HEADERS = {"cookie"}
+
+
+@csrf_exempt
+def receive_webhook(request: HttpRequest, sender: str, token: str) -> HttpResponse:
+    if request.method not in ("POST", "HEAD"):
+        response = _error(405, f"Use POST to deliver webhooks, not {request.method}.")
+        response["Allow"] = "POST, HEAD"
+        return response
+    try:
+        return _receive(request, sender, token)
+    except (OperationalError, InterfaceError):
+        logger.warning("Database unavailable while receiving a %s webhook", sender, exc_info=True)
+        response = _error(503, "The database is unavailable; please retry shortly.")
+        response["Retry-After"] = "30"
+        return response
+
+
+def _receive(request: HttpRequest, sender: str, token: str) -> HttpResponse:
+    endpoint = _find_endpoint(sender, token)
+    if endpoint is None:
+        return _error(404, f"No {sender} webhook endpoint has this URL.")
+    if not endpoint.is_active:
+        return _error(404, f"The webhook endpoint {endpoint.name!r} is disabled.")
+    if request.method == "HEAD":
+        return HttpResponse(status=200)
+
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _error(400, "The Content-Length header is not a number.")
+    if declared > limit:
+        return _error(413, f"The body is larger than the {limit} byte limit.")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return _error(413, f"The body is larger than the {limit} byte limit.")
+
+    # Unauthenticated bodies are answered before anything is stored.
+    auth_error = _authenticate(endpoint, request, body)
+    if auth_error:
+        return _error(401, auth_error)
+
+    delivery = intake.receive(
+        endpoint, body, _stored_headers(request), request.META.get("REMOTE_ADDR") or None
+    )
+    try:
+        intake.process(delivery)
+    except PayloadError as exc:
+        return _error(400, str(exc), delivery=delivery.pk)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        logger.exception("Delivery %s failed to process", delivery.pk)
+        return _error(
+            500,
+            "The delivery was stored but could not be processed; it will be reprocessed.",
+            delivery=delivery.pk,
+        )
+    return JsonResponse(_summary(delivery))
+
+
+def _summary(delivery: Delivery) -> dict[str, object]:
+    return {
+        "delivery": delivery.pk,
+        "status": delivery.status,
+        "clicks_created": delivery.clicks_created,
+        "duplicates": delivery.duplicates,
+        "ignored": delivery.ignored,
+    }
+
+
+def _find_endpoint(sender: str, token: str) -> WebhookEndpoint | None:
+    """The endpoint whose token matches, compared in constant time against each of the sender's."""
+    if sender not in Sender.values:
+        return None
+    found = None
+    for endpoint in WebhookEndpoint.objects.filter(sender=sender):
+        if hmac.compare_digest(endpoint.token.encode(), token.encode()):
+            found = endpoint
+    return found
+
+
+def _authenticate(endpoint: WebhookEndpoint, request: HttpRequest, body: bytes) -> str:
+    """An error message, or "" when the request proves it knows the endpoint's secret."""
+    if not endpoint.secret:
+        return ""
+    if endpoint.sender == Sender.OPPTIMA:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            return "Missing Authorization: Bearer <API key> header."
+        if not hmac.compare_digest(given.strip().encode(), endpoint.secret.encode()):
+            return "The bearer token does not match this endpoint's API key."
+        return ""
+    header = signature_header(endpoint.sender)
+    given = request.headers.get(header, "").strip().lower()
+    if not given:
+        return f"Missing {header} header."
+    if not hmac.compare_digest(given.encode(), sign(endpoint.secret, body).encode()):
+        return f"The {header} header does not match the body signed with this endpoint's secret."
+    return ""
+
+
+def signature_header(sender: str) -> str:
+    return settings.HEYOO_SIGNATURE_HEADER if sender == Sender.HEYOO else "Dub-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """Dub's scheme: lowercase hex HMAC-SHA256 of the raw body, keyed with the whole secret."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _stored_headers(request: HttpRequest) -> dict[str, str]:
+    stored = {}
+    for name, value in request.headers.items():
+        lowered = name.lower()
+        if lowered in _DROPPED_HEADERS:
+            continue
+        if any(word in lowered for word in _SECRET_HEADER_WORDS):
+            scheme = value.split(" ", 1)[0] if lowered == "authorization" and " " in value else ""
+            value = f"{scheme} [masked]".strip()
+        stored[name] = value.replace("\x00", "")
+    return stored
+
+
+def _error(status: int, message: str, **extra: object) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)

@@ -1,0 +1,55 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from analytics.models import Sender, WebhookEndpoint
+from analytics.webhooks import sign, signature_header
+
+PAYLOADS = Path(__file__).parent / "payloads"
+DUB_SECRET = "whsec_0123456789abcdef0123456789abcdef"
+
+
+def payload(name: str) -> object:
+    """A sample payload from tests/payloads (the senders' documented examples)."""
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+def js_json(value: object) -> bytes:
+    """Bytes as JavaScript's JSON.stringify sends them: no spaces, non-ASCII unescaped."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def post_webhook(client, endpoint: WebhookEndpoint, body: bytes, **headers: str):
+    """POST ``body`` to the endpoint, signed or with its bearer token when it has a secret."""
+    if endpoint.secret and endpoint.sender in (Sender.DUB, Sender.HEYOO):
+        headers.setdefault(signature_header(endpoint.sender), sign(endpoint.secret, body))
+    if endpoint.secret and endpoint.sender == Sender.OPPTIMA:
+        headers.setdefault("Authorization", f"Bearer {endpoint.secret}")
+    return client.post(
+        endpoint.get_absolute_url(), body, content_type="application/json", headers=headers
+    )
+
+
+@pytest.fixture
+def dub_endpoint(db) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(sender=Sender.DUB, name="Acme", secret=DUB_SECRET)
+
+
+@pytest.fixture
+def heyoo_endpoint(db) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
+        sender=Sender.HEYOO, name="Acme", secret="whsec_fedcba9876543210fedcba9876543210"
+    )
+
+
+@pytest.fixture
+def woodpecker_endpoint(db) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(sender=Sender.WOODPECKER, name="Outbound")
+
+
+@pytest.fixture
+def opptima_endpoint(db) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
+        sender=Sender.OPPTIMA, name="Newsletter", secret="opp_live_key_123"
+    )
