@@ -236,6 +236,7 @@ class Click(models.Model):
             # Redeliveries and concurrent copies of one click insert nothing (ON CONFLICT).
             models.UniqueConstraint(fields=["sender", "click_key"], name="click_dedupe_per_sender"),
         ]
+        permissions = [("view_dashboard", "Can view dashboards, export reports and use the API")]
         indexes = [
             # Every dashboard query and export filters on a time range.
             models.Index(fields=["occurred_at"], name="click_time_range"),

@@ -53,3 +53,46 @@ def opptima_endpoint(db) -> WebhookEndpoint:
     return WebhookEndpoint.objects.create(
         sender=Sender.OPPTIMA, name="Newsletter", secret="opp_live_key_123"
     )
+
+
+@pytest.fixture
+def make_click(db):
+    """Create a Click row directly, for tests of what is read back (stats, exports, admin)."""
+    from itertools import count
+
+    from analytics.models import Click
+
+    endpoints: dict[str, WebhookEndpoint] = {}
+    serial = count(1)
+
+    def make(occurred_at, **fields):
+        sender = fields.pop("sender", Sender.DUB)
+        if sender not in endpoints:
+            endpoints[sender] = WebhookEndpoint.objects.create(sender=sender, name=f"{sender} test")
+        key = f"test-{next(serial)}"
+        fields.setdefault("is_unique", True)
+        return Click.objects.create(
+            sender=sender,
+            endpoint=endpoints[sender],
+            click_key=key,
+            external_id=key,
+            occurred_at=occurred_at,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def marketer(db, django_user_model):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("mia", "mia@example.com", "a-long-passphrase")
+    user.groups.add(Group.objects.get(name="Marketer"))
+    return user
+
+
+@pytest.fixture
+def marketer_client(client, marketer):
+    client.force_login(marketer)
+    return client

@@ -1,0 +1,53 @@
+"""The stats API: the same numbers as the dashboard (which calls it), for developers too."""
+
+from rest_framework.exceptions import NotFound, ParseError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics import stats
+from analytics.filters import DIMENSIONS, ClickFilter, FilterError
+from analytics.permissions import CanViewAnalytics
+
+MAX_BREAKDOWN_ROWS = 1000
+
+
+class _StatsView(APIView):
+    permission_classes = [CanViewAnalytics]
+
+    def click_filter(self, request: Request) -> ClickFilter:
+        try:
+            return ClickFilter.from_query(request.query_params)
+        except FilterError as exc:
+            raise ParseError(str(exc)) from None
+
+
+class SummaryView(_StatsView):
+    """Headline figures (clicks, unique, bots, QR share) and their change on the period before."""
+
+    def get(self, request: Request) -> Response:
+        return Response(stats.summary(self.click_filter(request)))
+
+
+class TimeseriesView(_StatsView):
+    """Clicks and unique clicks per hour, day, week or month of the viewer's time zone."""
+
+    def get(self, request: Request) -> Response:
+        return Response(stats.timeseries(self.click_filter(request)))
+
+
+class BreakdownView(_StatsView):
+    """Top values of one dimension with clicks, unique clicks and share."""
+
+    def get(self, request: Request, dimension: str) -> Response:
+        if dimension not in DIMENSIONS:
+            raise NotFound(f"Unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}.")
+        f = self.click_filter(request)
+        return Response(stats.breakdown(f, dimension, _limit(request)))
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit") or "10"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BREAKDOWN_ROWS:
+        raise ParseError(f"limit must be a whole number from 1 to {MAX_BREAKDOWN_ROWS}.")
+    return int(raw)

@@ -1,0 +1,284 @@
+"""Every number the dashboard, the stats API and the campaign list show, one query per series.
+
+All functions take a ``ClickFilter`` and return plain data, so the storage behind them can change
+(rollups, partitions) without touching a view.
+"""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import Count, Max, Q
+from django.db.models.functions import Trunc
+
+from analytics.filters import DIMENSIONS, ClickFilter
+from analytics.models import Campaign, Click, Device, Sender
+from analytics.senders.normalize import country_name
+
+_UNIQUE = Q(is_unique=True)
+
+
+def summary(f: ClickFilter) -> dict[str, object]:
+    """Headline figures for the period and the one before, in a single scan of both."""
+    previous = f.previous()
+    window_start = previous.start if previous else f.start
+    human = f.bot_q()
+    periods = {"current": f} | ({"previous": previous} if previous else {})
+    aggregates = {}
+    for name, period in periods.items():
+        in_period = period.time_q()
+        aggregates |= {
+            f"{name}_clicks": Count("id", filter=in_period & human),
+            f"{name}_unique": Count("id", filter=in_period & human & _UNIQUE),
+            f"{name}_bots": Count("id", filter=in_period & Q(is_bot=True)),
+            f"{name}_qr": Count("id", filter=in_period & human & Q(is_qr=True)),
+        }
+    # Bots are counted whatever the bot rule: the card says how many were filtered out.
+    row = Click.objects.filter(
+        f.dimension_q(), occurred_at__gte=window_start, occurred_at__lt=f.end
+    ).aggregate(**aggregates)
+    figures = {name: _figures(row, name) for name in periods}
+    current, before = figures["current"], figures.get("previous")
+    return {
+        "period": _period(f),
+        "previous_period": _period(previous) if previous else None,
+        "current": current,
+        "previous": before,
+        "change": {
+            "clicks": _change(current["clicks"], before and before["clicks"]),
+            "unique": _change(current["unique"], before and before["unique"]),
+            "bots": _change(current["bots"], before and before["bots"]),
+            "qr_share": round(current["qr_share"] - before["qr_share"], 4)
+            if before and before["clicks"]
+            else None,
+        },
+    }
+
+
+def timeseries(f: ClickFilter) -> dict[str, object]:
+    """Clicks and unique clicks per bucket in the viewer's zone, empty buckets as zero."""
+    bucket = f.bucket
+    current = _series(f, bucket)
+    previous = f.previous()
+    before = _series(previous, bucket)[: len(current)] if previous else []
+    return {"bucket": bucket, "tz": f.tz.key, "current": current, "previous": before}
+
+
+def breakdown(f: ClickFilter, dimension: str, limit: int = 10) -> dict[str, object]:
+    """Top ``limit`` values of a dimension with counts and shares, plus the rest as "other"."""
+    spec = DIMENSIONS[dimension]
+    grouped = (
+        f.clicks()
+        .values(spec.column)
+        .annotate(clicks=Count("id"), unique=Count("id", filter=_UNIQUE))
+        .order_by()
+    )
+    inner, params = grouped.query.sql_with_params()
+    # The window sums every group before LIMIT keeps the top ones: totals and top rows in one
+    # query.
+    sql = f"""
+        SELECT g.*, SUM(g.clicks) OVER () AS total_clicks, SUM(g."unique") OVER () AS total_unique
+        FROM ({inner}) AS g
+        ORDER BY g.clicks DESC, g.{connection.ops.quote_name(spec.column)} NULLS LAST
+        LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        fetched = cursor.fetchall()
+    total_clicks = int(fetched[0][3]) if fetched else 0
+    total_unique = int(fetched[0][4]) if fetched else 0
+    labels = _labels(dimension, [row[0] for row in fetched])
+    rows = [
+        {
+            "value": "" if value is None else str(value),
+            "label": labels.get(value, str(value)),
+            "clicks": clicks,
+            "unique": unique,
+            "share": _share(clicks, total_clicks),
+        }
+        for value, clicks, unique, *_ in fetched
+    ]
+    other_clicks = total_clicks - sum(row["clicks"] for row in rows)
+    other_unique = total_unique - sum(row["unique"] for row in rows)
+    return {
+        "dimension": dimension,
+        "label": spec.label,
+        "rows": rows,
+        "other": {
+            "clicks": other_clicks,
+            "unique": other_unique,
+            "share": _share(other_clicks, total_clicks),
+        }
+        if other_clicks
+        else None,
+        "total": {"clicks": total_clicks, "unique": total_unique},
+    }
+
+
+def campaigns(f: ClickFilter) -> list[dict[str, object]]:
+    """Every campaign with its clicks in the period, last click ever and a per-bucket sparkline."""
+    in_period = Q(click__occurred_at__gte=f.start, click__occurred_at__lt=f.end)
+    if f.bots == "exclude":
+        in_period &= Q(click__is_bot=False)
+    rows = (
+        Campaign.objects.filter(_campaign_scope(f))
+        .annotate(
+            clicks=Count("click", filter=in_period),
+            unique=Count("click", filter=in_period & Q(click__is_unique=True)),
+            last_click=Max("click__occurred_at"),
+        )
+        .order_by("-clicks", "name")
+        .values("id", "name", "external_id", "sender", "clicks", "unique", "last_click")
+    )
+    rows = list(rows)
+    sparklines = _sparklines(f, [row["id"] for row in rows])
+    for row in rows:
+        row["sender_label"] = Sender(row["sender"]).label
+        row["name"] = row["name"] or row["external_id"]
+        row["sparkline"] = sparklines.get(row["id"], [])
+    return rows
+
+
+def _campaign_scope(f: ClickFilter) -> Q:
+    q = Q()
+    if "sender" in f.include:
+        q &= Q(sender__in=f.include["sender"])
+    if "sender" in f.exclude:
+        q &= ~Q(sender__in=f.exclude["sender"])
+    return q
+
+
+def _sparklines(f: ClickFilter, campaign_ids: list[int]) -> dict[int, list[int]]:
+    bucket = f.bucket
+    starts = bucket_starts(f.start, f.end, f.tz, bucket)
+    index = {start: position for position, start in enumerate(starts)}
+    lines = {campaign_id: [0] * len(starts) for campaign_id in campaign_ids}
+    counts = (
+        Click.objects.filter(f.time_q(), f.bot_q(), campaign_id__in=campaign_ids)
+        .annotate(bucket=Trunc("occurred_at", bucket, tzinfo=f.tz))
+        .values("campaign_id", "bucket")
+        .annotate(clicks=Count("id"))
+        .order_by()
+    )
+    for row in counts:
+        position = index.get(row["bucket"].astimezone(f.tz).replace(tzinfo=None))
+        if position is not None:
+            lines[row["campaign_id"]][position] = row["clicks"]
+    return lines
+
+
+def _series(f: ClickFilter, bucket: str) -> list[dict[str, object]]:
+    counts = (
+        f.clicks()
+        .annotate(bucket=Trunc("occurred_at", bucket, tzinfo=f.tz))
+        .values("bucket")
+        .annotate(clicks=Count("id"), unique=Count("id", filter=_UNIQUE))
+        .order_by()
+    )
+    by_start = {
+        row["bucket"].astimezone(f.tz).replace(tzinfo=None): (row["clicks"], row["unique"])
+        for row in counts
+    }
+    series = []
+    for start in bucket_starts(f.start, f.end, f.tz, bucket):
+        clicks, unique = by_start.get(start, (0, 0))
+        aware = start.replace(tzinfo=f.tz)
+        series.append({"t": aware.isoformat(), "clicks": clicks, "unique": unique})
+    return series
+
+
+def bucket_starts(start: datetime, end: datetime, tz: ZoneInfo, bucket: str) -> list[datetime]:
+    """Naive local start of every bucket overlapping [start, end), as date_trunc names them.
+
+    Hours step in absolute time so a repeated hour after a DST change is one bucket, as it is
+    for date_trunc on local time; days, weeks and months step through the local calendar.
+    """
+    local_start = start.astimezone(tz).replace(tzinfo=None)
+    local_end = end.astimezone(tz).replace(tzinfo=None)
+    starts: list[datetime] = []
+    if bucket == "hour":
+        moment = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        while moment < end:
+            local = moment.astimezone(tz).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+            is_new = not starts or local > starts[-1]
+            if is_new and local < local_end and local + timedelta(hours=1) > local_start:
+                starts.append(local)
+            # Half-hour steps: in Asia/Kolkata local hours begin at :30 UTC.
+            moment += timedelta(minutes=30)
+        return starts
+    day = local_start.date()
+    if bucket == "week":
+        day -= timedelta(days=day.weekday())
+    elif bucket == "month":
+        day = day.replace(day=1)
+    while datetime.combine(day, datetime.min.time()) < local_end:
+        starts.append(datetime.combine(day, datetime.min.time()))
+        if bucket == "day":
+            day += timedelta(days=1)
+        elif bucket == "week":
+            day += timedelta(days=7)
+        else:
+            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return starts
+
+
+def _labels(dimension: str, values: list[object]) -> dict[object, str]:
+    if dimension == "campaign":
+        names = {
+            row["id"]: f"{row['name'] or row['external_id']} ({Sender(row['sender']).label})"
+            for row in Campaign.objects.filter(id__in=[v for v in values if v]).values(
+                "id", "name", "external_id", "sender"
+            )
+        }
+        return {
+            value: names.get(value, f"Campaign {value}" if value else "No campaign")
+            for value in values
+        }
+    if dimension == "country":
+        return {value: country_name(value) if value else "Unknown" for value in values}
+    if dimension == "sender":
+        return {value: Sender(value).label for value in values}
+    if dimension == "device":
+        return {value: Device(value).label for value in values}
+    if dimension == "referer":
+        return {value: {"": "Unknown", "(direct)": "Direct"}.get(value, value) for value in values}
+    return {value: value or "Unknown" for value in values}
+
+
+def filter_labels(f: ClickFilter) -> dict[str, dict[str, str]]:
+    """Labels of the active filter values, for the dashboard's filter chips."""
+    labels = {}
+    for key in DIMENSIONS:
+        values = [*f.include.get(key, ()), *f.exclude.get(key, ())]
+        if values:
+            typed = [int(v) if key == "campaign" and v else v for v in values]
+            if key == "campaign":
+                typed = [v or None for v in typed]
+            found = _labels(key, typed)
+            labels[key] = {("" if v is None else str(v)): found[v] for v in typed}
+    return labels
+
+
+def _figures(row: dict[str, int], name: str) -> dict[str, object]:
+    clicks = row[f"{name}_clicks"]
+    return {
+        "clicks": clicks,
+        "unique": row[f"{name}_unique"],
+        "bots": row[f"{name}_bots"],
+        "qr": row[f"{name}_qr"],
+        "qr_share": _share(row[f"{name}_qr"], clicks),
+    }
+
+
+def _period(f: ClickFilter) -> dict[str, str]:
+    return {"start": f.start.isoformat(), "end": f.end.isoformat(), "label": f.label}
+
+
+def _change(current: int, previous: int | None) -> float | None:
+    if not previous:
+        return None
+    return round((current - previous) / previous, 4)
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0

@@ -1,0 +1,85 @@
+"""The marketers' pages. Each parses the filter, asks analytics.stats, renders."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+
+from analytics import stats
+from analytics.filters import DIMENSIONS, PRESETS, ClickFilter, FilterError
+from analytics.permissions import DASHBOARD_PERMISSION
+
+
+def _analytics_page(view):  # noqa: ANN001, ANN202 - a decorator keeps the view's signature
+    return login_required(permission_required(DASHBOARD_PERMISSION, raise_exception=True)(view))
+
+
+def _click_filter(request: HttpRequest) -> tuple[ClickFilter, int]:
+    """The request's filter, or the default one with an error message (and a 400 status)."""
+    try:
+        return ClickFilter.from_query(request.GET), 200
+    except FilterError as exc:
+        messages.error(request, f"{exc} Showing the default view instead.")
+        return ClickFilter.from_query(QueryDict()), 400
+
+
+@_analytics_page
+def dashboard(request: HttpRequest) -> HttpResponse:
+    f, status = _click_filter(request)
+    state = f.state() | {"labels": stats.filter_labels(f)}
+    config = {
+        "api": {
+            "summary": reverse("api-stats-summary"),
+            "timeseries": reverse("api-stats-timeseries"),
+            "breakdown": reverse("api-stats-breakdown", args=["__dimension__"]),
+        },
+        "pages": {
+            "breakdown": reverse("breakdown_page", args=["__dimension__"]),
+            "dashboard": reverse("dashboard"),
+        },
+        "dimensions": [
+            {"key": d.key, "label": d.label, "chart": d.chart} for d in DIMENSIONS.values()
+        ],
+        "presets": [{"key": key, "label": label} for key, label in PRESETS.items()],
+        "default_tz": settings.DASHBOARD_TIME_ZONE,
+    }
+    context = {"state": state, "config": config, "querystring": f.querystring()}
+    return render(request, "analytics/dashboard.html", context, status=status)
+
+
+@_analytics_page
+def breakdown_page(request: HttpRequest, dimension: str) -> HttpResponse:
+    if dimension not in DIMENSIONS:
+        raise Http404(f"Unknown dimension {dimension!r}.")
+    f, status = _click_filter(request)
+    data = stats.breakdown(f, dimension, limit=1000)
+    dashboard_url = reverse("dashboard")
+    for row in data["rows"]:
+        row["filter_url"] = f"{dashboard_url}?{f.with_value(dimension, row['value'])}"
+    context = {
+        "dimension_label": data["label"],
+        "rows": data["rows"],
+        "total_clicks": data["total"]["clicks"],
+        "period_label": f.label,
+        "querystring": f.querystring(),
+        "dashboard_url": f"{dashboard_url}?{f.querystring()}",
+    }
+    return render(request, "analytics/breakdown.html", context, status=status)
+
+
+@_analytics_page
+def campaigns(request: HttpRequest) -> HttpResponse:
+    f, status = _click_filter(request)
+    rows = stats.campaigns(f)
+    dashboard_url = reverse("dashboard")
+    for row in rows:
+        row["dashboard_url"] = f"{dashboard_url}?{f.with_value('campaign', str(row['id']))}"
+    context = {
+        "campaigns": rows,
+        "sparklines": {row["id"]: row["sparkline"] for row in rows},
+        "period_label": f.label,
+        "querystring": f.querystring(),
+    }
+    return render(request, "analytics/campaigns.html", context, status=status)
