@@ -19,8 +19,15 @@ $(STAMP): pyproject.toml
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
 
+# A development server. On an empty database it first loads demo data and the user demo/demo.
+run: export DEBUG ?= true
 run: migrate
+	$(BIN)/python manage.py create_demo_user
+	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
 
 test: install
 	$(BIN)/python -m pytest

@@ -2,6 +2,7 @@ import secrets
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -44,7 +45,16 @@ class WebhookEndpoint(models.Model):
 
     sender = models.CharField(max_length=20, choices=Sender.choices)
     name = models.CharField(max_length=100)
-    token = models.CharField(max_length=100, default=generate_token)
+    token = models.CharField(
+        max_length=100,
+        default=generate_token,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9_-]{16,}$",
+                "Use at least 16 letters, digits, '-' or '_': the token is part of the URL.",
+            )
+        ],
+    )
     secret = models.CharField(
         max_length=200,
         blank=True,
@@ -52,9 +62,10 @@ class WebhookEndpoint(models.Model):
     )
     time_zone = models.CharField(
         max_length=64,
-        default="UTC",
+        blank=True,
         validators=[validate_timezone],
-        help_text="Zone of the naive timestamps this sender sends (Opptima).",
+        help_text="Zone of the naive timestamps this sender sends (Opptima). "
+        "Blank: America/Bogota for Opptima, UTC for the others.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -67,8 +78,14 @@ class WebhookEndpoint(models.Model):
     def __str__(self) -> str:
         return f"{self.get_sender_display()}: {self.name}"
 
+    def clean(self) -> None:
+        if self.sender == Sender.WOODPECKER and self.secret:
+            raise ValidationError(
+                {"secret": "Woodpecker does not sign webhooks; its URL token is its only check."}
+            )
+
     def save(self, *args: object, **kwargs: object) -> None:
-        if self._state.adding and self.time_zone == "UTC":
+        if not self.time_zone:
             self.time_zone = DEFAULT_TIMEZONES.get(self.sender, "UTC")
         super().save(*args, **kwargs)
 

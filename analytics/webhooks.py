@@ -136,11 +136,12 @@ def sign(secret: str, body: bytes) -> str:
 
 def _stored_headers(request: HttpRequest) -> dict[str, str]:
     stored = {}
+    signature_headers = {signature_header(s).lower() for s in (Sender.DUB, Sender.HEYOO)}
     for name, value in request.headers.items():
         lowered = name.lower()
         if lowered in _DROPPED_HEADERS:
             continue
-        if any(word in lowered for word in _SECRET_HEADER_WORDS):
+        if lowered in signature_headers or any(word in lowered for word in _SECRET_HEADER_WORDS):
             scheme = value.split(" ", 1)[0] if lowered == "authorization" and " " in value else ""
             value = f"{scheme} [masked]".strip()
         stored[name] = value.replace("\x00", "")

@@ -84,11 +84,25 @@ def make_click(db):
 
 
 @pytest.fixture
-def marketer(db, django_user_model):
-    from django.contrib.auth.models import Group
+def marketer_group(db):
+    """The Marketer group as its data migration makes it.
 
+    A transactional test ends by flushing every table, and the flush re-creates permissions but
+    not this group, so a later test cannot count on the migration's row.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name="Marketer")
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="analytics", codename="view_dashboard")
+    )
+    return group
+
+
+@pytest.fixture
+def marketer(marketer_group, django_user_model):
     user = django_user_model.objects.create_user("mia", "mia@example.com", "a-long-passphrase")
-    user.groups.add(Group.objects.get(name="Marketer"))
+    user.groups.add(marketer_group)
     return user
 
 

@@ -169,9 +169,8 @@ def country_code(value: str) -> str:
     """ISO 3166-1 alpha-2 from a code or a free-text name; empty when it names no country."""
     if not value:
         return ""
-    if len(value) == 2 and value.isalpha():
-        code = value.upper()
-        return code if code in CONTINENT_OF else ""
+    if len(value) == 2 and value.isalpha() and value.upper() in CONTINENT_OF:
+        return value.upper()
     return _country_index().get(_fold(value), "")
 
 

@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.models import DEFAULT_TIMEZONES, Sender, WebhookEndpoint
+from analytics.models import Sender, WebhookEndpoint
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             sender=sender,
             name=options["name"] or Sender(sender).label,
             secret=options["secret"],
-            time_zone=options["timezone"] or DEFAULT_TIMEZONES.get(sender, "UTC"),
+            time_zone=options["timezone"] or "",
         )
         if options["token"]:
             endpoint.token = options["token"]
