@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format migrate demo bench clean-db
+.PHONY: install run test lint format migrate demo bench clean-db reliability
 
 install: $(STAMP)
 
@@ -39,3 +39,8 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Soak and PostgreSQL-outage runs against gunicorn on a scratch database (see RELIABILITY.md);
+# RELIABILITY_ARGS=--quick for 30 s runs.
+reliability: install
+	$(BIN)/python bench/reliability.py $(RELIABILITY_ARGS)

@@ -1,11 +1,22 @@
 """The stats API: the same numbers as the dashboard (which calls it), for developers too."""
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics import stats
+from analytics.api_schema import (
+    DIMENSION_PARAMETER,
+    ERROR_RESPONSES,
+    FILTER_PARAMETERS,
+    LIMIT_PARAMETER,
+    BreakdownSerializer,
+    ErrorSerializer,
+    SummarySerializer,
+    TimeseriesSerializer,
+)
 from analytics.filters import DIMENSIONS, ClickFilter, FilterError
 from analytics.permissions import CanViewAnalytics
 
@@ -25,6 +36,11 @@ class _StatsView(APIView):
 class SummaryView(_StatsView):
     """Headline figures (clicks, unique, bots, QR share) and their change on the period before."""
 
+    @extend_schema(
+        tags=["stats"],
+        parameters=FILTER_PARAMETERS,
+        responses={200: SummarySerializer, **ERROR_RESPONSES},
+    )
     def get(self, request: Request) -> Response:
         return Response(stats.summary(self.click_filter(request)))
 
@@ -32,6 +48,11 @@ class SummaryView(_StatsView):
 class TimeseriesView(_StatsView):
     """Clicks and unique clicks per hour, day, week or month of the viewer's time zone."""
 
+    @extend_schema(
+        tags=["stats"],
+        parameters=FILTER_PARAMETERS,
+        responses={200: TimeseriesSerializer, **ERROR_RESPONSES},
+    )
     def get(self, request: Request) -> Response:
         return Response(stats.timeseries(self.click_filter(request)))
 
@@ -39,6 +60,15 @@ class TimeseriesView(_StatsView):
 class BreakdownView(_StatsView):
     """Top values of one dimension with clicks, unique clicks and share."""
 
+    @extend_schema(
+        tags=["stats"],
+        parameters=[DIMENSION_PARAMETER, *FILTER_PARAMETERS, LIMIT_PARAMETER],
+        responses={
+            200: BreakdownSerializer,
+            **ERROR_RESPONSES,
+            404: OpenApiResponse(ErrorSerializer, description="Unknown dimension."),
+        },
+    )
     def get(self, request: Request, dimension: str) -> Response:
         if dimension not in DIMENSIONS:
             raise NotFound(f"Unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}.")

@@ -229,6 +229,8 @@ def _validate(key: str, values: tuple[str, ...]) -> None:
             raise FilterError(f"{key} must be one of {choices}, got {value!r}.")
         if len(value) > 255:
             raise FilterError(f"{key} values are at most 255 characters long.")
+        if "\x00" in value:
+            raise FilterError(f"{key} values cannot contain NUL characters.")
 
 
 def _values_q(column: str, values: tuple[str, ...]) -> Q:

@@ -8,6 +8,7 @@ constraint, so a redelivery, a concurrent copy or a reprocess never creates a se
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 from dataclasses import dataclass
 
@@ -167,7 +168,7 @@ class _Writer:
             "referer_url": data.referer_url,
             "is_qr": data.is_qr,
             "is_bot": data.is_bot,
-            "ip": data.ip,
+            "ip": _stored_ip(data.ip),
             "visitor": _visitor(data),
             "recipient_id": recipient_id,
             "sharer_id": self.contact(data.sharer) if data.sharer else None,
@@ -212,6 +213,15 @@ def _visitor(data: ClickData) -> str:
         return ""
     salt = settings.VISITOR_HASH_SALT.encode()
     return hmac.new(salt, basis.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
+
+
+def _stored_ip(ip: str | None) -> str | None:
+    """The IP as kept: truncated to its network (/24, /48) unless TRUNCATE_IPS is off."""
+    if not ip or not settings.TRUNCATE_IPS:
+        return ip
+    address = ipaddress.ip_address(ip)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
 def _scope(campaign_id: int | None, link_id: int | None, url: str) -> str:

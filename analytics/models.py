@@ -1,4 +1,5 @@
 import secrets
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,8 @@ class Device(models.TextChoices):
 
 # Opptima sends naive local timestamps; its documentation and customers are in Colombia.
 DEFAULT_TIMEZONES = {Sender.OPPTIMA: "America/Bogota"}
+# How long a rotated-out token or secret still works: time to update the sender's settings.
+ROTATION_GRACE = timedelta(hours=24)
 
 
 def generate_token() -> str:
@@ -69,6 +72,12 @@ class WebhookEndpoint(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # After a rotation the old token and secret keep working for a grace period, so no delivery
+    # is refused while the sender's settings are being updated.
+    previous_token = models.CharField(max_length=100, blank=True)
+    previous_token_expires_at = models.DateTimeField(null=True, blank=True)
+    previous_secret = models.CharField(max_length=200, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -78,12 +87,6 @@ class WebhookEndpoint(models.Model):
     def __str__(self) -> str:
         return f"{self.get_sender_display()}: {self.name}"
 
-    def clean(self) -> None:
-        if self.sender == Sender.WOODPECKER and self.secret:
-            raise ValidationError(
-                {"secret": "Woodpecker does not sign webhooks; its URL token is its only check."}
-            )
-
     def save(self, *args: object, **kwargs: object) -> None:
         if not self.time_zone:
             self.time_zone = DEFAULT_TIMEZONES.get(self.sender, "UTC")
@@ -92,9 +95,38 @@ class WebhookEndpoint(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("webhook", kwargs={"sender": self.sender, "token": self.token})
 
+    def clean(self) -> None:
+        if self.sender == Sender.WOODPECKER and self.secret:
+            raise ValidationError(
+                {"secret": "Woodpecker does not sign webhooks; its URL token is its only check."}
+            )
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    def valid_tokens(self) -> list[str]:
+        return [self.token, *self._previous(self.previous_token, self.previous_token_expires_at)]
+
+    def valid_secrets(self) -> list[str]:
+        """The secrets a delivery may be signed with; empty when the endpoint has none."""
+        if not self.secret:
+            return []
+        return [self.secret, *self._previous(self.previous_secret, self.previous_secret_expires_at)]
+
+    def rotate_token(self, grace: timedelta = ROTATION_GRACE) -> None:
+        self.previous_token, self.previous_token_expires_at = self.token, timezone.now() + grace
+        self.token = generate_token()
+        self.save()
+
+    def rotate_secret(self, new_secret: str, grace: timedelta = ROTATION_GRACE) -> None:
+        self.previous_secret, self.previous_secret_expires_at = self.secret, timezone.now() + grace
+        self.secret = new_secret
+        self.save()
+
+    @staticmethod
+    def _previous(value: str, expires_at: datetime | None) -> list[str]:
+        return [value] if value and expires_at and expires_at > timezone.now() else []
 
 
 class Delivery(models.Model):

@@ -64,8 +64,8 @@ def timeseries(f: ClickFilter) -> dict[str, object]:
     return {"bucket": bucket, "tz": f.tz.key, "current": current, "previous": before}
 
 
-def breakdown(f: ClickFilter, dimension: str, limit: int = 10) -> dict[str, object]:
-    """Top ``limit`` values of a dimension with counts and shares, plus the rest as "other"."""
+def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[str, object]:
+    """Top ``limit`` values (None: all) of a dimension with counts and shares, rest as "other"."""
     spec = DIMENSIONS[dimension]
     grouped = (
         f.clicks()
@@ -75,7 +75,7 @@ def breakdown(f: ClickFilter, dimension: str, limit: int = 10) -> dict[str, obje
     )
     inner, params = grouped.query.sql_with_params()
     # The window sums every group before LIMIT keeps the top ones: totals and top rows in one
-    # query.
+    # query. LIMIT NULL (limit=None) keeps every group.
     sql = f"""
         SELECT g.*, SUM(g.clicks) OVER () AS total_clicks, SUM(g."unique") OVER () AS total_unique
         FROM ({inner}) AS g
@@ -116,45 +116,55 @@ def breakdown(f: ClickFilter, dimension: str, limit: int = 10) -> dict[str, obje
 
 
 def campaigns(f: ClickFilter) -> list[dict[str, object]]:
-    """Every campaign with its clicks in the period, last click ever and a per-bucket sparkline."""
-    in_period = Q(click__occurred_at__gte=f.start, click__occurred_at__lt=f.end)
-    if f.bots == "exclude":
-        in_period &= Q(click__is_bot=False)
-    rows = (
-        Campaign.objects.filter(_campaign_scope(f))
-        .annotate(
-            clicks=Count("click", filter=in_period),
-            unique=Count("click", filter=in_period & Q(click__is_unique=True)),
-            last_click=Max("click__occurred_at"),
-        )
-        .order_by("-clicks", "name")
-        .values("id", "name", "external_id", "sender", "clicks", "unique", "last_click")
+    """Every campaign the filter can reach, with its clicks, last click and per-bucket sparkline.
+
+    Counts follow every filter (country, device, bots…); campaigns without a matching click are
+    listed with zero, most clicked first.
+    """
+    counts = {
+        row["campaign_id"]: row
+        for row in f.clicks()
+        .filter(campaign_id__isnull=False)
+        .values("campaign_id")
+        .annotate(clicks=Count("id"), unique=Count("id", filter=_UNIQUE), last=Max("occurred_at"))
+        .order_by()
+    }
+    rows = list(
+        Campaign.objects.filter(_campaign_scope(f)).values("id", "name", "external_id", "sender")
     )
-    rows = list(rows)
-    sparklines = _sparklines(f, [row["id"] for row in rows])
+    sparklines = _sparklines(f)
     for row in rows:
+        found = counts.get(row["id"], {})
+        row["clicks"] = found.get("clicks", 0)
+        row["unique"] = found.get("unique", 0)
+        row["last_click"] = found.get("last")
         row["sender_label"] = Sender(row["sender"]).label
         row["name"] = row["name"] or row["external_id"]
-        row["sparkline"] = sparklines.get(row["id"], [])
+        row["sparkline"] = sparklines.get(row["id"]) or [0] * len(sparklines[None])
+    rows.sort(key=lambda row: (-row["clicks"], row["name"].lower(), row["id"]))
     return rows
 
 
 def _campaign_scope(f: ClickFilter) -> Q:
     q = Q()
-    if "sender" in f.include:
-        q &= Q(sender__in=f.include["sender"])
-    if "sender" in f.exclude:
-        q &= ~Q(sender__in=f.exclude["sender"])
+    for key, field in (("sender", "sender"), ("campaign", "id")):
+        include = [v for v in f.include.get(key, ()) if v]
+        if include:
+            q &= Q(**{f"{field}__in": include})
+        if f.exclude.get(key):
+            q &= ~Q(**{f"{field}__in": [v for v in f.exclude[key] if v]})
     return q
 
 
-def _sparklines(f: ClickFilter, campaign_ids: list[int]) -> dict[int, list[int]]:
+def _sparklines(f: ClickFilter) -> dict[int | None, list[int]]:
+    """Clicks per bucket for each campaign; the None key holds the empty line's length."""
     bucket = f.bucket
     starts = bucket_starts(f.start, f.end, f.tz, bucket)
     index = {start: position for position, start in enumerate(starts)}
-    lines = {campaign_id: [0] * len(starts) for campaign_id in campaign_ids}
+    lines: dict[int | None, list[int]] = {None: [0] * len(starts)}
     counts = (
-        Click.objects.filter(f.time_q(), f.bot_q(), campaign_id__in=campaign_ids)
+        f.clicks()
+        .filter(campaign_id__isnull=False)
         .annotate(bucket=Trunc("occurred_at", bucket, tzinfo=f.tz))
         .values("campaign_id", "bucket")
         .annotate(clicks=Count("id"))
@@ -163,7 +173,8 @@ def _sparklines(f: ClickFilter, campaign_ids: list[int]) -> dict[int, list[int]]
     for row in counts:
         position = index.get(row["bucket"].astimezone(f.tz).replace(tzinfo=None))
         if position is not None:
-            lines[row["campaign_id"]][position] = row["clicks"]
+            line = lines.setdefault(row["campaign_id"], [0] * len(starts))
+            line[position] = row["clicks"]
     return lines
 
 

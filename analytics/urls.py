@@ -1,15 +1,16 @@
-from django.urls import path, re_path
+from django.contrib.auth.decorators import login_required
+from django.urls import path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from analytics import api, views, webhooks
+from analytics.api_clicks import CampaignListView, ClickListView
+from analytics.report_views import clicks_csv, report_csv, report_zip
 
 urlpatterns = [
-    # The trailing slash is optional: a redirect would lose the POST body.
-    re_path(
-        r"^webhooks/(?P<sender>[^/]+)/(?P<token>[^/]+)/?$",
-        webhooks.receive_webhook,
-        name="webhook",
-    ),
+    path("webhooks/<str:sender>/<str:token>/", webhooks.receive_webhook, name="webhook"),
+    # Also without the slash: APPEND_SLASH would answer with a redirect, losing the POST body.
+    path("webhooks/<str:sender>/<str:token>", webhooks.receive_webhook),
     path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("campaigns/", views.campaigns, name="campaigns"),
@@ -20,5 +21,17 @@ urlpatterns = [
         "api/stats/breakdown/<str:dimension>/",
         api.BreakdownView.as_view(),
         name="api-stats-breakdown",
+    ),
+    path("export/clicks.csv", clicks_csv, name="export-clicks"),
+    path("export/report.csv", report_csv, name="export-report"),
+    path("export/report.zip", report_zip, name="export-report-zip"),
+    path("api/clicks/", ClickListView.as_view(), name="api-clicks"),
+    path("api/campaigns/", CampaignListView.as_view(), name="api-campaigns"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # A page for people: anonymous visitors sign in first (the schema it loads needs a session).
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        name="api-docs",
     ),
 ]

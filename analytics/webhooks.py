@@ -15,7 +15,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from analytics import intake
+from analytics import intake, ratelimit
 from analytics.models import Delivery, Sender, WebhookEndpoint
 from analytics.senders import PayloadError
 
@@ -48,6 +48,11 @@ def _receive(request: HttpRequest, sender: str, token: str) -> HttpResponse:
         return _error(404, f"The webhook endpoint {endpoint.name!r} is disabled.")
     if request.method == "HEAD":
         return HttpResponse(status=200)
+    wait = ratelimit.retry_after(endpoint.pk)
+    if wait:
+        response = _error(429, f"Too many deliveries to this endpoint; retry in {wait} s.")
+        response["Retry-After"] = str(wait)
+        return response
 
     limit = settings.WEBHOOK_MAX_BODY_BYTES
     try:
@@ -100,29 +105,37 @@ def _find_endpoint(sender: str, token: str) -> WebhookEndpoint | None:
         return None
     found = None
     for endpoint in WebhookEndpoint.objects.filter(sender=sender):
-        if hmac.compare_digest(endpoint.token.encode(), token.encode()):
-            found = endpoint
+        for valid in endpoint.valid_tokens():
+            if hmac.compare_digest(valid.encode(), token.encode()):
+                found = endpoint
     return found
 
 
 def _authenticate(endpoint: WebhookEndpoint, request: HttpRequest, body: bytes) -> str:
     """An error message, or "" when the request proves it knows the endpoint's secret."""
-    if not endpoint.secret:
+    secrets = endpoint.valid_secrets()
+    if not secrets:
         return ""
     if endpoint.sender == Sender.OPPTIMA:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not given:
             return "Missing Authorization: Bearer <API key> header."
-        if not hmac.compare_digest(given.strip().encode(), endpoint.secret.encode()):
+        if not _matches_any(given.strip(), secrets):
             return "The bearer token does not match this endpoint's API key."
         return ""
     header = signature_header(endpoint.sender)
     given = request.headers.get(header, "").strip().lower()
     if not given:
         return f"Missing {header} header."
-    if not hmac.compare_digest(given.encode(), sign(endpoint.secret, body).encode()):
+    if not _matches_any(given, [sign(secret, body) for secret in secrets]):
         return f"The {header} header does not match the body signed with this endpoint's secret."
     return ""
+
+
+def _matches_any(given: str, expected: list[str]) -> bool:
+    # Every candidate is compared, so the time taken does not say which one matched.
+    results = [hmac.compare_digest(given.encode(), value.encode()) for value in expected]
+    return any(results)
 
 
 def signature_header(sender: str) -> str:

@@ -1,5 +1,7 @@
 """clicktrack settings: one file, driven by environment variables (see README, "Configuration")."""
 
+import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -12,11 +14,36 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CLICKTRACK_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
-# A development key when unset; production sets SECRET_KEY (`check --deploy` flags this one).
-SECRET_KEY = env_str("SECRET_KEY") or "django-insecure-clicktrack-development-key-change-me"
+# HTTPS=true marks a production deployment behind TLS: HTTPS redirects, HSTS, secure cookies.
+HTTPS = env_bool("HTTPS", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if HTTPS:
+        raise ImproperlyConfigured("SECRET_KEY must be set when HTTPS=true (production).")
+    # A development key; `check --deploy` flags it.
+    SECRET_KEY = "django-insecure-clicktrack-development-key-change-me"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+SECURE_SSL_REDIRECT = HTTPS
+# A redirect would lose a webhook's POST body; senders are given https:// URLs anyway.
+SECURE_REDIRECT_EXEMPT = [r"^webhooks/"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# The TLS-terminating proxy in front of gunicorn says which scheme the visitor used.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# No inline scripts or styles anywhere: chart data arrives through json_script or the API.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -27,18 +54,39 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "analytics",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clicktrack.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # Counts failed sign-ins per username and address, and refuses them past the limit.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind the TLS proxy, the visitor's address is the first X-Forwarded-For entry.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if HTTPS else ["REMOTE_ADDR"]
+)
 
 ROOT_URLCONF = "clicktrack.urls"
 WSGI_APPLICATION = "clicktrack.wsgi.application"
@@ -107,6 +155,11 @@ REST_FRAMEWORK = {
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# WhiteNoise serves static files (Chart.js included) from the app itself, under gunicorn too;
+# finders make `collectstatic` optional for small deployments.
+WHITENOISE_USE_FINDERS = True
+# Until collectstatic has run, WhiteNoise warns that STATIC_ROOT is missing; the finders serve.
+warnings.filterwarnings("ignore", message="No directory at")
 
 LOGGING = {
     "version": 1,
@@ -121,6 +174,14 @@ LOGGING = {
 
 # Deliveries larger than this are refused with 413 before they are read.
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# Deliveries per second (and burst) one endpoint may send to one worker before getting 429.
+WEBHOOK_RATE_LIMIT = env_int("WEBHOOK_RATE_LIMIT", 500)
+WEBHOOK_RATE_BURST = env_int("WEBHOOK_RATE_BURST", 1000, minimum=1)
+# Store visitors' IP addresses truncated (IPv4 /24, IPv6 /48) once the visitor hash is taken.
+TRUNCATE_IPS = env_bool("TRUNCATE_IPS", True)
+# Days to keep clicks and raw deliveries; 0 keeps them forever (see apply_retention).
+CLICK_RETENTION_DAYS = env_int("CLICK_RETENTION_DAYS", 0)
+DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 0)
 # Heyoo does not document its signature header; Dub's scheme under this name is assumed.
 HEYOO_SIGNATURE_HEADER = env_str("HEYOO_SIGNATURE_HEADER", "Heyoo-Signature")
 # Salt for the visitor hash (IP + user agent) that decides unique clicks. Changing it makes every
@@ -128,3 +189,23 @@ HEYOO_SIGNATURE_HEADER = env_str("HEYOO_SIGNATURE_HEADER", "Heyoo-Signature")
 VISITOR_HASH_SALT = env_str("VISITOR_HASH_SALT", "clicktrack-visitor-salt")
 # The zone dashboards use when the viewer picks none.
 DASHBOARD_TIME_ZONE = env_timezone("DASHBOARD_TIME_ZONE", "UTC")
+
+# --- API schema (drf-spectacular) -------------------------------------------------------------
+
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "clicktrack API",
+    "DESCRIPTION": "Click analytics: the dashboard's numbers, the clicks and the campaigns. "
+    "Authenticate with `Authorization: Token <key>` (or a signed-in session); the account needs "
+    "the Marketer permission. Every endpoint takes the dashboard's filter parameters.",
+    "VERSION": "1.0.0",
+    # The schema endpoint itself is not part of the API it describes.
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Same audience as the API; the docs page loads the schema with the viewer's session.
+    "SERVE_PERMISSIONS": ["analytics.permissions.CanViewAnalytics"],
+    # Swagger UI's files come from the drf-spectacular-sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -110,3 +110,11 @@ def marketer(marketer_group, django_user_model):
 def marketer_client(client, marketer):
     client.force_login(marketer)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with full per-endpoint buckets (they live in the process)."""
+    from analytics import ratelimit
+
+    ratelimit.reset()

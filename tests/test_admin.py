@@ -18,6 +18,7 @@ from analytics.admin import base as admin_base
 from analytics.admin.deliveries import pretty_body
 from analytics.exports import CLICK_COLUMNS, format_cell
 from analytics.models import Campaign, Click, Contact, Delivery, Link, WebhookEndpoint
+from analytics.webhooks import sign
 from tests.conftest import DUB_SECRET, js_json, payload, post_webhook
 
 # Queries of a changelist page, whatever the number of rows on it: session, user, the row
@@ -731,9 +732,39 @@ def test_rotate_token_action_changes_the_url(
     new_url = woodpecker_endpoint.get_absolute_url()
     assert new_url != old_url
     assert f"http://testserver{new_url}" in messages_of(response)[0]
+    assert "old URL keeps working for 24 hours" in messages_of(response)[0]
     body = js_json(payload("woodpecker_link_clicked"))
-    assert client.post(old_url, body, content_type="application/json").status_code == 404
+    assert client.post(old_url, body, content_type="application/json").status_code == 200
     assert post_webhook(client, woodpecker_endpoint, body).status_code == 200
+
+
+def test_changing_the_secret_keeps_the_old_one_valid_for_a_grace_period(
+    admin_client: Client, client: Client, dub_endpoint: WebhookEndpoint
+) -> None:
+    old_secret = dub_endpoint.secret
+    body = js_json(payload("dub_link_clicked"))
+
+    admin_client.post(
+        f"/admin/analytics/webhookendpoint/{dub_endpoint.pk}/change/",
+        {
+            "name": dub_endpoint.name,
+            "secret": "whsec_" + "c" * 32,
+            "time_zone": "UTC",
+            "is_active": "on",
+        },
+    )
+
+    dub_endpoint.refresh_from_db()
+    assert dub_endpoint.secret == "whsec_" + "c" * 32
+    assert dub_endpoint.valid_secrets() == ["whsec_" + "c" * 32, old_secret]
+    signed_with_old = {"Dub-Signature": sign(old_secret, body)}
+    response = client.post(
+        dub_endpoint.get_absolute_url(),
+        body,
+        content_type="application/json",
+        headers=signed_with_old,
+    )
+    assert response.status_code == 200
 
 
 def test_disable_and_enable_actions(

@@ -120,6 +120,14 @@ def test_campaigns_page_query_count_does_not_grow_with_campaigns(
         campaign = Campaign.objects.create(sender="heyoo", external_id=str(number), name="C")
         make_click(timezone.now() - timedelta(hours=2), campaign=campaign)
 
-    # Session, user, permissions, campaigns, sparklines.
-    with django_assert_num_queries(6):
+    # Session, user, two for permissions, click counts, campaigns, sparklines.
+    with django_assert_num_queries(7):
         assert marketer_client.get("/campaigns/").status_code == 200
+
+
+def test_dashboard_export_buttons_carry_the_current_filters(marketer_client):
+    response = marketer_client.get("/dashboard/?range=7d&country=US")
+
+    html = response.content.decode()
+    assert 'href="/export/clicks.csv?range=7d&amp;tz=UTC&amp;country=US"' in html
+    assert 'href="/export/report.zip?range=7d&amp;tz=UTC&amp;country=US"' in html

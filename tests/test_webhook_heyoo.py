@@ -121,7 +121,7 @@ def test_heyoo_campaign_clicked_is_stored_as_one_normalized_click(
     assert (click.device, click.browser, click.os) == ("mobile", "Chrome", "iOS")
     assert (click.referer, click.referer_url) == ("linkedin.com", "https://www.linkedin.com/")
     assert (click.is_qr, click.is_bot, click.is_unique) == (False, False, True)
-    assert click.ip == "192.168.1.1"
+    assert click.ip == "192.168.1.0"
     assert (click.utm_source, click.utm_medium, click.utm_campaign) == (
         "heyoo",
         "referral",

@@ -10,10 +10,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from analytics.models import Click, Delivery, Sender, WebhookEndpoint, generate_token
+from analytics.models import ROTATION_GRACE, Click, Delivery, Sender, WebhookEndpoint
 from analytics.webhooks import signature_header
 
 
@@ -195,16 +196,27 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rotate token", permissions=["change"])
     def rotate_token(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        hours = int(ROTATION_GRACE.total_seconds() // 3600)
         for endpoint in queryset:
-            endpoint.token = generate_token()
-            endpoint.save(update_fields=["token"])
+            endpoint.rotate_token()
             url = request.build_absolute_uri(endpoint.get_absolute_url())
             self.message_user(
                 request,
                 f"{endpoint}: the new webhook URL is {url}. Give it to the sender; "
-                "the old URL now answers 404.",
+                f"the old URL keeps working for {hours} hours, then answers 404.",
                 messages.WARNING,
             )
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change and "secret" in form.changed_data and obj.secret:
+            stored = WebhookEndpoint.objects.get(pk=obj.pk).secret
+            if stored and stored != obj.secret:
+                # Deliveries signed with the old secret stay valid while the sender is updated.
+                obj.previous_secret = stored
+                obj.previous_secret_expires_at = timezone.now() + ROTATION_GRACE
+        super().save_model(request, obj, form, change)
 
     @admin.action(description="Disable", permissions=["change"])
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:

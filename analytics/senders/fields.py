@@ -74,6 +74,8 @@ def scalar(value: object) -> str | int | float | bool | None:
     """A JSON scalar safe to store in JSONB; nested structures are not kept."""
     if isinstance(value, str):
         return clean(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # 1e400 parses as infinity, which JSONB cannot hold
     return value if isinstance(value, int | float | bool) or value is None else None
 
 

@@ -54,7 +54,7 @@ def parse(body: bytes, zone: ZoneInfo) -> list[Event]:
     click_id = required_text(click, "id", "data.click")
     occurred_at, raw_time = timestamp(click, "timestamp", "data.click", zone)
     sharer = optional_obj(data, "sharer")
-    sharer_email = text(sharer, "email", 320).lower()
+    sharer_email = text(sharer, "email").lower()[:320]
     url = text(click, "url")
     user_agent = text(click, "ua")
     country = n.country_code(text(click, "country"))

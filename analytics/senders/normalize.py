@@ -208,7 +208,10 @@ def referer_host(referer: str, referer_url: str) -> str:
             continue
         if candidate.lower() == "(direct)":
             return "(direct)"
-        host = urlsplit(candidate if "//" in candidate else f"//{candidate}").hostname or ""
+        try:
+            host = urlsplit(candidate if "//" in candidate else f"//{candidate}").hostname or ""
+        except ValueError:  # e.g. "http://[": not a URL, so no host to report
+            return ""
         host = host.rstrip(".")
         return host.removeprefix("www.")[:255]
     return ""

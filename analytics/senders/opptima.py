@@ -31,7 +31,7 @@ def parse(body: bytes, zone: ZoneInfo) -> list[Event]:
 
     campaign_id = required_text(payload, "campid", "")
     occurred_at, raw_time = timestamp(payload, "timestamp", "", zone)
-    email = text(payload, "email", 320).lower()
+    email = text(payload, "email").lower()[:320]
     contact_id = text(payload, "contactId", 200)
     campaign = CampaignData(external_id=campaign_id[:200], name=text(payload, "campaignName", 300))
     url = text(payload, "destination")

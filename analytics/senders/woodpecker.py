@@ -39,7 +39,7 @@ def _event(item: object, path: str, zone: ZoneInfo) -> Event:
     prospect = obj(item, "prospect", path)
     prospect_path = f"{path}.prospect"
     occurred_at, raw_time = timestamp(item, "timestamp", path, zone)
-    email = text(prospect, "email", 320).lower()
+    email = text(prospect, "email").lower()[:320]
     prospect_id = text(prospect, "id", 200)
     if not (email or prospect_id):
         raise PayloadError(f"{prospect_path} must have an id or an email.")

@@ -15,7 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         if not settings.DEBUG:
-            self.stderr.write("create_demo_user does nothing unless DEBUG=true; use createsuperuser.")
+            self.stderr.write(
+                "create_demo_user does nothing unless DEBUG=true; use createsuperuser."
+            )
             return
         user_model = get_user_model()
         if user_model.objects.exists():

@@ -1,0 +1,359 @@
+"""Demo data: webhook bodies from all four senders, as they would have arrived over the last days.
+
+Pure and deterministic: everything is drawn from one ``random.Random(seed)`` and the given ``now``;
+nothing touches the database. ``seed_demo`` feeds the bodies through the real intake, so the demo
+goes through the same parsing, deduplication and uniqueness rules as production traffic.
+"""
+
+import random
+from bisect import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from itertools import accumulate
+from math import exp
+from zoneinfo import ZoneInfo
+
+from analytics import demo_data as dd
+from analytics.demo_payloads import (
+    SenderPayloads,
+    _ascii,
+    _cuid,
+    _id,
+    escaped_json,
+    js_json,
+    js_time,
+    opptima_time,
+    woodpecker_time,
+)
+
+# The body formats live in demo_payloads; they stay importable from here.
+__all__ = [
+    "demo_deliveries",
+    "escaped_json",
+    "js_json",
+    "js_time",
+    "opptima_time",
+    "woodpecker_time",
+]
+
+
+SENDER_SHARES = {"dub": 40, "heyoo": 30, "woodpecker": 15, "opptima": 15}
+BOT_RATE = 0.1  # of Dub clicks: crawlers and link unfurlers, ~4% of all clicks
+# Senders retry after a timeout, so a few bodies arrive twice; intake must not count them twice.
+REDELIVERY_RATE = 0.003
+CLICK_EVENTS = {"link.clicked", "campaign.clicked", "link_clicked", "click"}
+# Desktop, Mobile, Tablet: LinkedIn posts and newsletters are mostly read on phones.
+_DEVICE_MIX = {"dub": (55, 40, 5), "heyoo": (38, 56, 6), "woodpecker": (70, 27, 3),
+               "opptima": (42, 53, 5)}  # fmt: skip
+# Clicks by the visitor's local hour: office hours on weekdays, a flatter day at weekends.
+_WEEKDAY_HOURS = list(accumulate((0.2, 0.12, 0.08, 0.08, 0.1, 0.2, 0.45, 0.9, 1.5, 1.9, 2.0,
+                                  1.9, 1.5, 1.6, 1.8, 1.7, 1.5, 1.2, 0.9, 0.8, 0.8, 0.7, 0.5,
+                                  0.3)))  # fmt: skip
+_WEEKEND_HOURS = list(accumulate((0.3, 0.2, 0.12, 0.1, 0.1, 0.15, 0.25, 0.4, 0.6, 0.85, 1.0,
+                                  1.05, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.05, 1.1, 1.0, 0.7,
+                                  0.45)))  # fmt: skip
+_DAY_FACTOR = (1.0, 1.08, 1.1, 1.05, 0.9, 0.42, 0.36)  # Monday … Sunday
+
+
+def demo_deliveries(
+    clicks: int, days: int, now: datetime, seed: int = 7
+) -> Iterator[tuple[str, bytes, int]]:
+    """(sender, body, click events in the body) in arrival order: ``clicks`` distinct clicks,
+    all within ``days`` days before ``now``. A redelivered body repeats its clicks."""
+    return _World(random.Random(seed), days, now).deliveries(clicks)
+
+
+@dataclass
+class _Visitor:
+    city: dd.City
+    ip: str
+    device: str  # as Dub writes it ("Desktop"); the others get it lower-cased
+    os: str
+    browser: str
+    ua: str
+    bot: bool = False
+    # E-mail recipients (Woodpecker prospects, Opptima subscribers) are known by name.
+    id: int = 0
+    first: str = ""
+    last: str = ""
+    email: str = ""
+    company: str = ""
+
+
+@dataclass
+class _Campaign:
+    sender: str
+    row: list[str]
+    popularity: float
+    start: float
+    end: float
+    spike: float | None = None
+    sends: tuple[float, ...] = ()
+    day_cum: list[float] = field(default_factory=list)
+    clickers: list[_Visitor] = field(default_factory=list)
+    state: dict = field(default_factory=dict)  # what the sender reports: id, counters…
+
+
+@dataclass
+class _Event:
+    at: datetime
+    seq: int
+    sender: str
+    kind: str
+    campaign: _Campaign
+    who: _Visitor | None = None
+    qr: bool = False
+    source: "_Event | None" = None  # the click a lead or reply follows
+    payload: dict | None = None  # the click as sent, which Dub repeats in lead.created
+
+
+class _World(SenderPayloads):
+    def __init__(self, rng: random.Random, days: int, now: datetime) -> None:
+        self.rng, self.now = rng, now.astimezone(UTC)
+        self.start = self.now - timedelta(days=days)
+        # Local dates a click may fall on; rejection in _moment trims the two partial ends.
+        first = self.start.date() - timedelta(days=1)
+        self.dates = [first + timedelta(days=k) for k in range(days + 3)]
+        self.base = [  # weekday rhythm x gentle growth x day-to-day noise
+            _DAY_FACTOR[day.weekday()] * (0.75 + 0.5 * k / (days + 2)) * rng.lognormvariate(0, 0.12)
+            for k, day in enumerate(self.dates)
+        ]
+        self.countries = list(dd.COUNTRIES.values())
+        self.global_cum = list(accumulate(c.weight for c in self.countries))
+        self.latam_cum = list(accumulate(c.latam_weight for c in self.countries))
+        self.sharers = [self._sharer() for _ in range(24)]
+        self.sharer_cum = list(accumulate(1 / (i + 1) for i in range(24)))  # a few power users
+        self.pools: dict[str, list[_Visitor]] = {sender: [] for sender in SENDER_SHARES}
+        self.bots: list[_Visitor] = []
+        self.campaigns = self._campaigns()
+        self.campaign_cum = {
+            sender: list(accumulate(c.popularity * c.day_cum[-1] for c in campaigns))
+            for sender, campaigns in self.campaigns.items()
+        }
+        self.sender_cum = list(accumulate(SENDER_SHARES.values()))
+
+    def deliveries(self, clicks: int) -> Iterator[tuple[str, bytes, int]]:
+        events = [self._click(seq) for seq in range(clicks)]
+        events += self._side_events(events)
+        events.sort(key=lambda event: (event.at, event.seq))
+        # Woodpecker sends arrays of same-type events; batching a few clicks at a time makes
+        # arrays show up even in a small demo.
+        batch: list[dict] = []
+        for event in events:
+            if event.kind == "link_clicked":
+                batch.append(self._woodpecker_click(event))
+                if len(batch) >= self.rng.choice((1, 2, 3, 3, 4, 5, 6, 8)):
+                    yield from self._send("woodpecker", escaped_json(batch), len(batch))
+                    batch = []
+            else:
+                body = getattr(self, f"_{event.sender}")(event)
+                yield from self._send(event.sender, body, int(event.kind in CLICK_EVENTS))
+        if batch:
+            yield from self._send("woodpecker", escaped_json(batch), len(batch))
+
+    def _send(self, sender: str, body: bytes, clicks: int) -> Iterator[tuple[str, bytes, int]]:
+        yield sender, body, clicks
+        if self.rng.random() < REDELIVERY_RATE:
+            yield sender, body, clicks
+
+    # --- who clicks, where and when -----------------------------------------------------------
+
+    def _click(self, seq: int) -> _Event:
+        rng = self.rng
+        sender = rng.choices(list(SENDER_SHARES), cum_weights=self.sender_cum)[0]
+        campaign = rng.choices(self.campaigns[sender], cum_weights=self.campaign_cum[sender])[0]
+        if sender == "dub" and rng.random() < BOT_RATE:
+            who = self._bot()
+        else:
+            who = self._returning(campaign) or self._newcomer(campaign)
+            campaign.clickers.append(who)
+            self.pools[sender].append(who)
+        qr_rate = float(campaign.row[6]) if sender == "dub" else 0.22 if sender == "heyoo" else 0
+        qr = who.device != "Desktop" and not who.bot and rng.random() < qr_rate
+        kind = {"dub": "link.clicked", "heyoo": "campaign.clicked", "opptima": "click"}
+        at = self._moment(campaign.day_cum, ZoneInfo(who.city.time_zone), anytime=who.bot)
+        return _Event(at, seq, sender, kind.get(sender, "link_clicked"), campaign, who, qr)
+
+    def _returning(self, campaign: _Campaign) -> _Visitor | None:
+        """Someone who clicked before: on this campaign, or on another of the sender's."""
+        again, elsewhere = {"dub": (0.2, 0.08), "heyoo": (0.18, 0.1), "woodpecker": (0.35, 0)}.get(
+            campaign.sender,
+            (0.22, 0.35),  # Opptima mails the same subscriber list every time
+        )
+        roll, pool = self.rng.random(), self.pools[campaign.sender]
+        if campaign.clickers and roll < again:
+            return self.rng.choice(campaign.clickers)
+        if pool and roll < again + elsewhere:
+            return self.rng.choice(pool)
+        return None
+
+    def _newcomer(self, campaign: _Campaign) -> _Visitor:
+        rng, sender = self.rng, campaign.sender
+        if sender == "woodpecker" and campaign.row[2] != "*":  # prospects of a targeted list
+            country = rng.choice(campaign.row[2].split())
+        else:
+            cum = self.latam_cum if sender == "opptima" else self.global_cum
+            country = rng.choices(self.countries, cum_weights=cum)[0].code
+        visitor = self._visitor(sender, country)
+        if sender in ("woodpecker", "opptima"):
+            visitor.first, visitor.last = rng.choice(dd.FIRST_NAMES), rng.choice(dd.LAST_NAMES)
+            visitor.company = rng.choice(dd.COMPANIES)
+            if sender == "woodpecker":  # a work address at the prospect's company
+                domain = _ascii(visitor.company).replace(" ", "") + ".com"
+                visitor.email = f"{_ascii(visitor.first)}.{_ascii(visitor.last)}@{domain}"
+                visitor.id = rng.randint(10**9, 2 * 10**9)
+            else:  # a newsletter subscriber's personal address
+                number = rng.randint(1, 99) if rng.random() < 0.5 else ""
+                handle = f"{_ascii(visitor.first)}{_ascii(visitor.last)}{number}"
+                visitor.email = f"{handle}@{rng.choice(dd.MAIL_DOMAINS)}"
+                visitor.id = rng.randint(10**8, 10**9)
+        return visitor
+
+    def _visitor(self, sender: str, country: str) -> _Visitor:
+        rng = self.rng
+        cities = dd.CITIES_BY_COUNTRY[country]
+        city = rng.choices(cities, weights=[c.weight for c in cities])[0]
+        device = rng.choices(("Desktop", "Mobile", "Tablet"), weights=_DEVICE_MIX[sender])[0]
+        android = 2.5 if country in dd.ANDROID_COUNTRIES else 1.0
+        agents = [row for row in dd.USER_AGENTS if row[0] == device]
+        weights = [row[3] * (android if row[1] == "Android" else 1) for row in agents]
+        _, os, browser, _, agent = rng.choices(agents, weights=weights)[0]
+        ua = agent.format(
+            c=rng.randint(124, 131), f=rng.randint(127, 133), a=rng.randint(10, 14),
+            s=rng.choice(("17.5", "17.6", "18.0", "18.1")),
+            i=rng.choice(("17_5", "17_6_1", "18_0", "18_0_1", "18_1")),
+        )  # fmt: skip
+        ip = self._ip(city.country.continent, mobile=device != "Desktop")
+        return _Visitor(city, ip, device, os, browser, ua)
+
+    def _bot(self) -> _Visitor:
+        # Crawlers come back: usually one already seen, from the same data-centre address.
+        if self.bots and self.rng.random() < 0.6:
+            return self.rng.choice(self.bots)
+        ua, prefix, country = self.rng.choice(dd.BOTS)
+        ip = f"{prefix}.{self.rng.randint(0, 255)}.{self.rng.randint(1, 254)}"
+        bot = _Visitor(dd.CITIES_BY_COUNTRY[country][0], ip, "Desktop", "Unknown", "Unknown", ua)
+        bot.bot = True
+        self.bots.append(bot)
+        return bot
+
+    def _ip(self, continent: str, mobile: bool) -> str:
+        rng = self.rng
+        if mobile and rng.random() < 0.3:  # many mobile carriers hand out IPv6
+            hextets = ":".join(f"{rng.randrange(65536):x}" for _ in range(4))
+            return f"{rng.choice(dd.IPV6_PREFIXES[continent])}::{hextets}"
+        first = rng.choice(dd.IPV4_FIRST_OCTETS[continent])
+        return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+    def _moment(self, day_cum: list[float], zone: ZoneInfo, anytime: bool = False) -> datetime:
+        """A day by the campaign's curve, then an hour of the visitor's own day (bots: any)."""
+        rng = self.rng
+        while True:  # rejecting moments outside the window keeps it exact
+            day = self.dates[bisect(day_cum, rng.random() * day_cum[-1])]
+            hours = _WEEKEND_HOURS if day.weekday() >= 5 else _WEEKDAY_HOURS
+            hour = rng.randrange(24) if anytime else bisect(hours, rng.random() * hours[-1])
+            clock = time(hour, rng.randrange(60), rng.randrange(60), rng.randrange(1000) * 1000)
+            moment = datetime.combine(day, clock, zone).astimezone(UTC)
+            if self.start + timedelta(seconds=1) <= moment <= self.now - timedelta(seconds=1):
+                return moment
+
+    # --- campaigns, and the events around clicks ----------------------------------------------
+
+    def _campaigns(self) -> dict[str, list[_Campaign]]:
+        tables = dd.DUB_LINKS, dd.HEYOO_CAMPAIGNS, dd.WOODPECKER_CAMPAIGNS, dd.OPPTIMA_CAMPAIGNS
+        campaigns: dict[str, list[_Campaign]] = {sender: [] for sender in SENDER_SHARES}
+        for sender, rows in zip(SENDER_SHARES, tables, strict=True):
+            for row in rows:
+                popularity, start, end, spike, sends = row[-5:]
+                campaign = _Campaign(
+                    sender, row, float(popularity), float(start), float(end),
+                    spike=None if spike == "-" else float(spike),
+                    sends=() if sends == "-" else tuple(map(float, sends.split())),
+                )  # fmt: skip
+                campaign.day_cum = self._day_curve(campaign)
+                campaign.state = self._initial_state(campaign)
+                campaigns[sender].append(campaign)
+        return campaigns
+
+    def _day_curve(self, campaign: _Campaign) -> list[float]:
+        """Cumulative click weight by date: the base rhythm while live, plus fading bursts after
+        each e-mail send and launch spike."""
+        days = len(self.dates) - 3  # dates 1 … days + 1 are the window's
+
+        def index(fraction: float) -> int:
+            return 1 + min(round(fraction * days), days)
+
+        low = 1 + min(round(campaign.start * days), days - 1)
+        high = max(low + 1, index(campaign.end))
+        if campaign.sender == "woodpecker":  # steps spread over the campaign's own run
+            bursts = [low + round(s * (high - low)) for s in campaign.sends]
+        else:
+            bursts = [index(s) for s in campaign.sends]
+        if campaign.spike is not None:
+            bursts.append(index(campaign.spike))
+        fade = max(1.0, days / 30)  # over a few days in a long demo, within a day in a short one
+        weights = []
+        for k, base in enumerate(self.base):
+            weight = 0.0 if campaign.sends else base
+            weight += sum(5 * base * exp(-(k - b) / fade) for b in bursts if k >= b)
+            weights.append(weight if low <= k <= high else 0.0)
+        return list(accumulate(weights))
+
+    def _initial_state(self, campaign: _Campaign) -> dict:
+        rng, row = self.rng, campaign.row
+        started = self.start + (self.now - self.start) * campaign.start
+        created = js_time(started - timedelta(days=rng.uniform(2, 20)))
+        if campaign.sender == "dub":
+            utm = zip(("utm_source", "utm_medium", "utm_campaign"), row[3:6], strict=True)
+            query = "&".join(f"{name}={value}" for name, value in utm if value)
+            return {"id": _cuid(rng), "url": f"{row[2]}?{query}" if query else row[2],
+                    "clicks": rng.randint(0, 400), "lastClicked": None, "leads": rng.randint(0, 40),
+                    "sales": rng.randint(0, 10), "saleAmount": rng.randint(0, 50) * 1000,
+                    "createdAt": created}  # fmt: skip
+        if campaign.sender == "heyoo":
+            ends = js_time(self.start + (self.now - self.start) * campaign.end)
+            return {"id": _cuid(rng), "createdAt": created, "startDate": js_time(started),
+                    "endDate": ends, "clicks": 0, "shares": rng.randint(0, 30),
+                    "totalBudget": rng.choice((2000, 5000, 10000)),
+                    "clickRewardAmount": rng.choice((1, 2))}  # fmt: skip
+        return {}
+
+    def _side_events(self, clicks: list[_Event]) -> list[_Event]:
+        """Events that are not clicks but reach the same endpoints: intake must ignore them."""
+        rng, extra = self.rng, []
+
+        def add(at: datetime, kind: str, click: _Event) -> None:
+            if self.start <= at <= self.now:
+                seq = len(clicks) + len(extra)
+                extra.append(
+                    _Event(at, seq, click.sender, kind, click.campaign, click.who, source=click)
+                )
+
+        for click in clicks:
+            roll = rng.random()
+            if click.sender == "dub" and not click.who.bot and roll < 0.035:
+                add(click.at + timedelta(minutes=rng.expovariate(1 / 40)), "lead.created", click)
+            elif click.sender == "heyoo" and roll < 0.12:  # an employee shares, people click
+                shared = click.at - timedelta(hours=rng.expovariate(1 / 8))
+                add(shared, "campaign.shared", click)
+                if roll < 0.05:
+                    add(shared + timedelta(seconds=rng.randint(5, 90)), "post.published", click)
+            elif click.sender == "woodpecker" and roll < 0.08:
+                add(click.at + timedelta(hours=rng.expovariate(1 / 5)), "prospect_replied", click)
+            elif click.sender == "opptima" and roll < 0.35:  # the open before the click
+                add(click.at - timedelta(minutes=rng.expovariate(1 / 30)), "open", click)
+        for campaign in self.campaigns["heyoo"]:
+            launch = self.start + (self.now - self.start) * campaign.start + timedelta(hours=1)
+            stub = _Event(launch, 0, "heyoo", "", campaign)
+            add(launch - timedelta(days=2), "campaign.created", stub)
+            add(launch, "campaign.launched", stub)
+        return extra
+
+    # --- small helpers --------------------------------------------------------------------------
+
+    def _sharer(self) -> dict:
+        first, last = self.rng.choice(dd.FIRST_NAMES), self.rng.choice(dd.LAST_NAMES)
+        email = f"{_ascii(first)}.{_ascii(last)}@lumora.io"
+        return {"id": f"usr_{_id(self.rng, 20)}", "name": f"{first} {last}", "email": email,
+                "ref": _id(self.rng, 8)}  # fmt: skip

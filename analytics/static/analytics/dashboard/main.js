@@ -1,0 +1,151 @@
+/* clicktrack dashboard: filters in the query string, numbers from the stats API, Chart.js charts.
+ *
+ * The page's query string is the single source of truth (state.js): every control change
+ * commits a new state and this module re-fetches summary, time series and every breakdown with
+ * exactly that query string. Back/forward (popstate) re-reads it.
+ *
+ * Text from the API (campaign names, cities, referers...) is only ever set with textContent or
+ * drawn on a canvas by Chart.js, never parsed as HTML.
+ *
+ * body[data-loaded] is "false" while loading, "true" once every number is on screen and
+ * "error" when a request failed.
+ */
+
+import { forgetSuggestions, initAddFilter } from "./add-filter.js";
+import { apiURL, getJSON } from "./api.js";
+import {
+  createBreakdownChart,
+  createTimeseriesChart,
+  renderTimeseries,
+  setChartDefaults
+} from "./charts.js";
+import { $, setBusy } from "./dom.js";
+import { buildZoneOptions, initFilters, syncControls } from "./filters.js";
+import {
+  BREAKDOWN_LIMIT,
+  DIMENSIONS,
+  afterCommit,
+  config,
+  initialState,
+  setState,
+  stateFromSearch
+} from "./state.js";
+import { renderSummary } from "./summary.js";
+import { onTableClick, renderBreakdown } from "./tables.js";
+
+var body = document.body;
+
+/* ---------------------------------------------------------------- loading */
+
+var loadSeq = 0;
+var loadController = null;
+
+function showError(message) {
+  $("load-error-text").textContent = message;
+  $("load-error").hidden = false;
+}
+
+function hideError() {
+  $("load-error").hidden = true;
+}
+
+function setAllBusy(busy) {
+  ["card-clicks", "card-unique", "card-bots", "card-qr", "panel-timeseries"].forEach(function (id) {
+    setBusy($(id), busy);
+  });
+  DIMENSIONS.forEach(function (d) {
+    setBusy($("panel-" + d.key), busy);
+  });
+}
+
+function load() {
+  var seq = ++loadSeq;
+  if (loadController) {
+    loadController.abort();
+  }
+  loadController = new AbortController();
+  var signal = loadController.signal;
+  body.dataset.loaded = "false";
+  setAllBusy(true);
+  hideError();
+  forgetSuggestions(); // filters changed: refresh the add-filter values next time
+
+  function when(promise, render) {
+    return promise.then(function (data) {
+      if (seq === loadSeq) {
+        render(data);
+      }
+    });
+  }
+
+  var jobs = [
+    when(getJSON(apiURL("summary"), signal), renderSummary),
+    when(getJSON(apiURL("timeseries"), signal), renderTimeseries)
+  ];
+  DIMENSIONS.forEach(function (dim) {
+    jobs.push(
+      when(
+        getJSON(apiURL("breakdown", { limit: String(BREAKDOWN_LIMIT) }, dim.key), signal),
+        function (data) {
+          renderBreakdown(dim, data);
+        }
+      )
+    );
+  });
+
+  return Promise.all(jobs).then(
+    function () {
+      if (seq === loadSeq) {
+        body.dataset.loaded = "true";
+      }
+    },
+    function (error) {
+      if (seq !== loadSeq || (error && error.name === "AbortError")) {
+        return;
+      }
+      loadController.abort(); // stop the other requests of this load
+      setAllBusy(false);
+      showError(
+        (error && error.message) || "The numbers could not be loaded. Check your connection."
+      );
+      body.dataset.loaded = "error";
+    }
+  );
+}
+
+/* ---------------------------------------------------------------- start */
+
+function start() {
+  body.dataset.loaded = "false";
+  afterCommit(function () {
+    syncControls();
+    load();
+  });
+  initFilters();
+  $("load-retry").addEventListener("click", function () {
+    load();
+  });
+  window.addEventListener("popstate", function () {
+    setState(stateFromSearch(window.location.search));
+    syncControls();
+    load();
+  });
+  initAddFilter();
+  setChartDefaults();
+
+  buildZoneOptions();
+  createTimeseriesChart();
+  DIMENSIONS.forEach(function (dim) {
+    createBreakdownChart(dim);
+    var table = $("table-" + dim.key);
+    if (table) {
+      table.addEventListener("click", onTableClick(dim));
+    }
+  });
+  syncControls();
+  load();
+}
+
+if (config && initialState) {
+  start();
+}
