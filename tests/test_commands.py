@@ -430,3 +430,24 @@ def test_export_neutralizes_formulas_but_keeps_negative_numbers(
     assert rows["woodpecker"]["city"] == "'-2+3"
     assert rows["opptima"]["longitude"] == "-74.081749"
     assert rows["opptima"]["latitude"] == "4.60971"
+
+
+def test_reprocess_picks_up_deliveries_an_outage_left_received(client, dub_endpoint):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics import intake
+
+    body = js_json(payload("dub_link_clicked"))
+    stuck = intake.receive(dub_endpoint, body, {}, None)  # stored, then the database went away
+    fresh = intake.receive(dub_endpoint, body, {}, None)  # may be in flight in a worker
+    Delivery.objects.filter(pk=stuck.pk).update(received_at=timezone.now() - timedelta(minutes=5))
+
+    run("reprocess_deliveries")
+
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stuck.status == Delivery.Status.PROCESSED
+    assert fresh.status == Delivery.Status.RECEIVED
+    assert Click.objects.count() == 1

