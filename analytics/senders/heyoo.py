@@ -6,19 +6,15 @@ https://docs.heyoo.ai — envelope ``{id, event, timestamp, data}``; a click car
 
 from zoneinfo import ZoneInfo
 
-from analytics.senders import CampaignData, ClickData, ContactData, Event, PayloadError
-from analytics.senders import normalize as n
+from analytics.senders import CampaignData, ContactData, Event, PayloadError
+from analytics.senders.click_object import parse_click_object
 from analytics.senders.fields import (
-    click_key,
-    coordinate,
-    flag,
     load_json,
     obj,
     optional_obj,
     required_text,
     scalar,
     text,
-    timestamp,
 )
 
 CLICK_EVENT = "campaign.clicked"
@@ -51,48 +47,25 @@ def parse(body: bytes, zone: ZoneInfo) -> list[Event]:
     data = obj(payload, "data", "")
     click = obj(data, "click", "data")
     campaign = _campaign(obj(data, "campaign", "data"), "data.campaign")
-    click_id = required_text(click, "id", "data.click")
-    occurred_at, raw_time = timestamp(click, "timestamp", "data.click", zone)
     sharer = optional_obj(data, "sharer")
     sharer_email = text(sharer, "email").lower()[:320]
-    url = text(click, "url")
-    user_agent = text(click, "ua")
-    country = n.country_code(text(click, "country"))
-    referer_url = text(click, "refererUrl")
-
+    sharer_data = (
+        ContactData(
+            email=sharer_email, external_id=text(sharer, "id", 200), name=text(sharer, "name", 300)
+        )
+        if sharer_email
+        else None
+    )
     return [
         Event(
             event_type=event,
-            click=ClickData(
-                click_key=click_key(click_id),
-                external_id=click_id[:100],
-                occurred_at=occurred_at,
-                occurred_at_raw=raw_time,
-                url=url,
-                country=country,
-                region=text(click, "region", 100),
-                city=text(click, "city", 100),
-                continent=n.continent_code(text(click, "continent"), country),
-                latitude=coordinate(click, "latitude", 90),
-                longitude=coordinate(click, "longitude", 180),
-                device=n.device(text(click, "device")),
-                browser=n.known(text(click, "browser", 50)),
-                os=n.known(text(click, "os", 50)),
-                referer=n.referer_host(text(click, "referer"), referer_url),
-                referer_url=n.referer_full_url(referer_url),
-                is_qr=flag(click, "qr"),
-                is_bot=bool(user_agent) and n.is_bot_user_agent(user_agent),
-                ip=n.ip_address(text(click, "ip")),
-                user_agent=user_agent,
+            click=parse_click_object(
+                click,
+                "data.click",
+                zone,
+                utm_from=vars(campaign),
                 campaign=campaign,
-                sharer=ContactData(
-                    email=sharer_email,
-                    external_id=text(sharer, "id", 200),
-                    name=text(sharer, "name", 300),
-                )
-                if sharer_email
-                else None,
-                **n.utm(vars(campaign), url),
+                sharer=sharer_data,
             ),
             campaign=campaign,
         )
