@@ -2,8 +2,9 @@
 
 The answers are part of the interface senders rely on: 200 for every accepted delivery (duplicates
 and non-click events included), 400 for a body that does not fit, 401 for a bad signature, 404 for
-an unknown endpoint, 413 for an oversized body, 503 while the database is down. Never a redirect,
-and never 410: Woodpecker unsubscribes on it.
+an unknown endpoint, 411 for a chunked body, 413 for an oversized body, 429 past the endpoint's
+rate, 503 while the database is down. Never a redirect, and never 410: Woodpecker unsubscribes
+on it.
 """
 
 import hashlib
@@ -49,13 +50,14 @@ def _receive(request: HttpRequest, sender: str, token: str) -> HttpResponse:
         return _error(404, f"The webhook endpoint {endpoint.name!r} is disabled.")
     if request.method == "HEAD":
         return HttpResponse(status=200)
-    wait = ratelimit.retry_after(endpoint.pk)
-    if wait:
-        response = _error(429, f"Too many deliveries to this endpoint; retry in {wait} s.")
-        response["Retry-After"] = str(wait)
-        return response
 
     limit = settings.WEBHOOK_MAX_BODY_BYTES
+    if (
+        not request.META.get("CONTENT_LENGTH")
+        and "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    ):
+        # WSGI hands Django no body without a length: say so rather than "missing signature".
+        return _error(411, "Send the body with a Content-Length header, not chunked.")
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -70,6 +72,13 @@ def _receive(request: HttpRequest, sender: str, token: str) -> HttpResponse:
     auth_error = _authenticate(endpoint, request, body)
     if auth_error:
         return _error(401, auth_error)
+    # Charged after authentication, so whoever merely knows the URL cannot spend the real
+    # sender's allowance with unsigned requests.
+    wait = ratelimit.retry_after(endpoint.pk)
+    if wait:
+        response = _error(429, f"Too many deliveries to this endpoint; retry in {wait} s.")
+        response["Retry-After"] = str(wait)
+        return response
 
     delivery = intake.receive(
         endpoint, body, _stored_headers(request), request.META.get("REMOTE_ADDR") or None

