@@ -40,7 +40,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Soak and PostgreSQL-outage runs against gunicorn on a scratch database (see RELIABILITY.md);
-# RELIABILITY_ARGS=--quick for 30 s runs.
+# Soak, PostgreSQL-outage and abuse runs against gunicorn on a scratch database (see
+# RELIABILITY.md); RELIABILITY_ARGS=--quick for 30 s runs.
 reliability: install
 	$(BIN)/python bench/reliability.py $(RELIABILITY_ARGS)
+
+# Dashboard API latency, CSV export and storage on a scratch database under var/bench (see
+# BENCHMARKS.md); BENCH_CLICKS=10000000 for 10M clicks, BENCH_ARGS=--keep to keep the data.
+bench: install
+	BENCH_CLICKS=$(BENCH_CLICKS) $(BIN)/python bench/run.py $(BENCH_ARGS)

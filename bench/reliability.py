@@ -8,6 +8,8 @@ gunicorn started as README's deployment section runs it:
 - outage: the same load, and PostgreSQL is stopped (pg_ctl stop -m fast) for ~10 s mid-run.
   Webhooks must get 503 meanwhile, the senders' retries land afterwards, the app recovers
   without a gunicorn restart, and again no click is lost or doubled.
+- abuse (bench/reliability_abuse.py): a 20/s good stream while one client floods, sends 5 MiB
+  bodies, or trickles bodies at 1 byte/s; the good stream's latency and errors per phase.
 
 Figures go to stdout and bench/results/reliability-<UTC timestamp>.json; the exit status is
 non-zero when a check fails (clicks stored != expected first of all). See RELIABILITY.md.
@@ -45,8 +47,15 @@ RECOVERY_GRACE = 5.0  # seconds after PostgreSQL is ready by which errors must h
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", choices=("soak", "outage", "both"), default="both")
-    parser.add_argument("--quick", action="store_true", help="30 s runs instead of 180 s / 60 s")
+    parser.add_argument(
+        "--scenario",
+        choices=("soak", "outage", "abuse", "both", "all"),
+        default="all",
+        help="both: soak and outage; all (default): soak, outage, then abuse",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="30 s runs instead of 180 s / 60 s; abuse ~1 min"
+    )
     parser.add_argument(
         "--rate",
         type=float,
@@ -331,14 +340,25 @@ def main() -> int:
         setup_django(pg.url("postgres"))
         with pg.connect("postgres") as conn:
             server_version = conn.execute("SHOW server_version").fetchone()[0]
-        scenarios = ("soak", "outage") if args.scenario == "both" else (args.scenario,)
-        for name in scenarios:
-            results.append(run_scenario(name, pg, args))
+        groups = {"both": ("soak", "outage"), "all": ("soak", "outage", "abuse")}
+        for name in groups.get(args.scenario, (args.scenario,)):
+            if name == "abuse":
+                from reliability_abuse import run_abuse  # needs Django set up
+
+                results.append(run_abuse(pg, args, WORK_DIR))
+            else:
+                results.append(run_scenario(name, pg, args))
     finally:
         pg.shutdown()
         if not args.keep:
             remove_tree(WORK_DIR)
-    report(results)
+    if load_results := [r for r in results if r["scenario"] != "abuse"]:
+        report(load_results)
+    for r in results:
+        if r["scenario"] == "abuse":
+            from reliability_abuse import report as report_abuse
+
+            report_abuse(r)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"reliability-{started:%Y%m%dT%H%M%SZ}.json"
     document = {

@@ -1,0 +1,234 @@
+"""Dashboard latency through the public stats API, against a running gunicorn, plus a baseline.
+
+A page load is what the browser does (analytics/static/analytics/dashboard/main.js): summary,
+timeseries and the 8 breakdowns (limit=10), all 10 fired at once. Several simulated users load
+pages concurrently, for each preset range and filter set. The baseline answers the same
+questions with hand-written SQL straight over analytics_click, one query at a time over one
+psycopg connection: ratio = API p50 / SQL p50 says what the app adds on top of the scan itself
+(HTTP, DRF, ORM, JSON, and queueing under concurrency). A serial API pass (one request at a
+time) is measured too, so the concurrency share of that overhead is visible.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import psycopg
+
+RANGES = ("24h", "7d", "30d", "90d", "12m")
+FILTER_SETS = {"none": {}, "country": {"country": "US"}, "country+device": {
+    "country": "US", "device": "mobile"}}  # fmt: skip
+DIMENSIONS = ("campaign", "country", "device", "referer", "sender", "browser", "os", "city")
+KINDS = ("summary", "timeseries", *(f"breakdown:{d}" for d in DIMENSIONS))
+COLUMNS = {"campaign": "campaign_id"} | {d: d for d in DIMENSIONS if d != "campaign"}
+BASELINE_REPS = 3
+
+
+def _path(kind: str) -> str:
+    if kind.startswith("breakdown:"):
+        return f"/api/stats/breakdown/{kind.split(':')[1]}/"
+    return f"/api/stats/{kind}/"
+
+
+def _params(range_: str, filters: dict[str, str], kind: str) -> dict[str, str]:
+    extra = {"limit": "10"} if kind.startswith("breakdown:") else {}
+    return {"range": range_, **filters, **extra}
+
+
+def pct(values: list[float], q: float) -> float:
+    """Nearest-rank percentile in ms (values in seconds)."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return round(ordered[index] * 1000, 1)
+
+
+async def _get(session: aiohttp.ClientSession, url: str, params: dict[str, str]) -> tuple:
+    started = time.perf_counter()
+    async with session.get(url, params=params) as response:
+        body = await response.json()
+        if response.status != 200:
+            raise RuntimeError(f"{url} {params} answered {response.status}: {body}")
+    return time.perf_counter() - started, body
+
+
+async def _page(session: aiohttp.ClientSession, base: str, range_: str, filters: dict) -> tuple:
+    """One dashboard page: the 10 calls in parallel; (page seconds, {kind: seconds})."""
+    started = time.perf_counter()
+    answers = await asyncio.gather(
+        *(_get(session, base + _path(k), _params(range_, filters, k)) for k in KINDS)
+    )
+    return time.perf_counter() - started, {k: a[0] for k, a in zip(KINDS, answers, strict=True)}
+
+
+async def _case(base: str, token: str, range_: str, filters: dict, users: int, pages: int) -> dict:
+    headers = {"Authorization": f"Token {token}"}
+    # Per user a connection pool as a browser has (6 per host), so a page's 10 calls queue a bit
+    # in the client as they would in Chrome.
+    sessions = [
+        aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=6))
+        for _ in range(users)
+    ]
+    try:
+        # The window and bucket the API used, for the SQL baseline; also warms each worker.
+        _, summary = await _get(sessions[0], base + _path("summary"), {"range": range_, **filters})
+        _, series = await _get(
+            sessions[0], base + _path("timeseries"), {"range": range_, **filters}
+        )
+        serial: dict[str, list[float]] = {k: [] for k in KINDS}
+        for _ in range(BASELINE_REPS):
+            for kind in KINDS:
+                seconds, _ = await _get(
+                    sessions[0], base + _path(kind), _params(range_, filters, kind)
+                )
+                serial[kind].append(seconds)
+
+        async def user(session: aiohttp.ClientSession) -> list[tuple]:
+            return [await _page(session, base, range_, filters) for _ in range(pages)]
+
+        loads = [p for pages_ in await asyncio.gather(*(user(s) for s in sessions)) for p in pages_]
+    finally:
+        for session in sessions:
+            await session.close()
+    return {
+        "window": summary["period"], "previous": summary["previous_period"],
+        "bucket": series["bucket"], "tz": series["tz"],
+        "page": [p[0] for p in loads],
+        "calls": {k: [p[1][k] for p in loads] for k in KINDS},
+        "serial": serial,
+    }  # fmt: skip
+
+
+def _where(filters: dict[str, str]) -> tuple[str, list[Any]]:
+    sql, params = "", []
+    for key, value in filters.items():
+        sql += f" AND {COLUMNS[key]} = %s"
+        params.append(value)
+    return sql, params
+
+
+def baseline_queries(case: dict, filters: dict[str, str]) -> dict[str, list[tuple[str, list]]]:
+    """Hand-written SQL giving each call's numbers: the summary's single scan of both periods,
+    the two time series, and per dimension top 10 with totals."""
+    dims, dim_params = _where(filters)
+    start, end = case["window"]["start"], case["window"]["end"]
+    prev = case["previous"]["start"] if case["previous"] else start
+    summary = """
+        SELECT count(*) FILTER (WHERE occurred_at >= %(s)s AND NOT is_bot),
+               count(*) FILTER (WHERE occurred_at >= %(s)s AND NOT is_bot AND is_unique),
+               count(*) FILTER (WHERE occurred_at >= %(s)s AND is_bot),
+               count(*) FILTER (WHERE occurred_at >= %(s)s AND NOT is_bot AND is_qr),
+               count(*) FILTER (WHERE occurred_at < %(s)s AND NOT is_bot),
+               count(*) FILTER (WHERE occurred_at < %(s)s AND NOT is_bot AND is_unique),
+               count(*) FILTER (WHERE occurred_at < %(s)s AND is_bot),
+               count(*) FILTER (WHERE occurred_at < %(s)s AND NOT is_bot AND is_qr)
+        FROM analytics_click WHERE occurred_at >= %(p)s AND occurred_at < %(e)s {dims}"""
+    named = {"s": start, "e": end, "p": prev}
+    # psycopg cannot mix named and positional placeholders: inline the dimension values as
+    # named ones too.
+    dim_sql = dims
+    for i, value in enumerate(dim_params):
+        dim_sql = dim_sql.replace("%s", f"%(d{i})s", 1)
+        named[f"d{i}"] = value
+    queries: dict[str, list[tuple[str, dict]]] = {
+        "summary": [(summary.replace("{dims}", dim_sql), named)]
+    }
+    series = f"""
+        SELECT date_trunc(%(b)s, occurred_at AT TIME ZONE %(tz)s) AS t, count(*),
+               count(*) FILTER (WHERE is_unique)
+        FROM analytics_click WHERE occurred_at >= %(from)s AND occurred_at < %(to)s
+          AND NOT is_bot {dim_sql} GROUP BY 1"""
+    periods = [(start, end)] + ([(prev, start)] if case["previous"] else [])
+    queries["timeseries"] = [
+        (series, named | {"b": case["bucket"], "tz": case["tz"], "from": a, "to": b})
+        for a, b in periods
+    ]
+    for dim in DIMENSIONS:
+        column = COLUMNS[dim]
+        queries[f"breakdown:{dim}"] = [
+            (
+                f"""
+            SELECT {column}, count(*) AS clicks, count(*) FILTER (WHERE is_unique),
+                   sum(count(*)) OVER (), sum(count(*) FILTER (WHERE is_unique)) OVER ()
+            FROM analytics_click WHERE occurred_at >= %(s)s AND occurred_at < %(e)s
+              AND NOT is_bot {dim_sql}
+            GROUP BY {column} ORDER BY clicks DESC, {column} NULLS LAST LIMIT 10""",
+                named,
+            )
+        ]
+    return queries
+
+
+def run_baseline(connect: Callable[[], psycopg.Connection], case: dict, filters: dict) -> dict:
+    timings: dict[str, list[float]] = {}
+    with connect() as conn:
+        for kind, statements in baseline_queries(case, filters).items():
+            timings[kind] = []
+            for _ in range(BASELINE_REPS):
+                started = time.perf_counter()
+                for sql, params in statements:
+                    conn.execute(sql, params).fetchall()
+                timings[kind].append(time.perf_counter() - started)
+    return timings
+
+
+def run_dashboard(
+    base_url: str,
+    token: str,
+    connect: Callable[[], psycopg.Connection],
+    users: int = 4,
+    pages: int = 3,
+) -> dict[str, object]:
+    """Every range x filter set; figures per case and aggregated per call kind."""
+    cases = []
+    all_calls: dict[str, list[float]] = {k: [] for k in KINDS}
+    all_serial: dict[str, list[float]] = {k: [] for k in KINDS}
+    all_sql: dict[str, list[float]] = {k: [] for k in KINDS}
+    all_pages: list[float] = []
+    for range_ in RANGES:
+        for name, filters in FILTER_SETS.items():
+            case = asyncio.run(_case(base_url, token, range_, filters, users, pages))
+            sql = run_baseline(connect, case, filters)
+            for kind in KINDS:
+                all_calls[kind] += case["calls"][kind]
+                all_serial[kind] += case["serial"][kind]
+                all_sql[kind] += sql[kind]
+            all_pages += case["page"]
+            calls = {
+                k: {"p50_ms": pct(v, 50), "p95_ms": pct(v, 95), "serial_p50_ms":
+                    pct(case["serial"][k], 50), "baseline_p50_ms": pct(sql[k], 50)}
+                for k, v in case["calls"].items()
+            }  # fmt: skip
+            row = {"range": range_, "filters": name, "bucket": case["bucket"],
+                   "page_p50_ms": pct(case["page"], 50), "page_p95_ms": pct(case["page"], 95),
+                   "calls": calls}  # fmt: skip
+            worst = max(calls.items(), key=lambda item: item[1]["p95_ms"])
+            print(f"  {range_:>4} {name:<15} page p50 {row['page_p50_ms']:>7} ms "
+                  f"p95 {row['page_p95_ms']:>7} ms; slowest call {worst[0]} "
+                  f"p95 {worst[1]['p95_ms']} ms", flush=True)  # fmt: skip
+            cases.append(row)
+    per_kind = {}
+    for kind in KINDS:
+        p50, sql50 = pct(all_calls[kind], 50), pct(all_sql[kind], 50)
+        per_kind[kind] = {"p50_ms": p50, "p95_ms": pct(all_calls[kind], 95),
+                          "serial_p50_ms": pct(all_serial[kind], 50), "baseline_p50_ms": sql50,
+                          "ratio": round(p50 / sql50, 1) if sql50 else None,
+                          "serial_ratio": round(pct(all_serial[kind], 50) / sql50, 1)
+                          if sql50 else None}  # fmt: skip
+    worst_call = max(
+        ((c["range"], c["filters"], k, v["p95_ms"]) for c in cases for k, v in c["calls"].items()),
+        key=lambda item: item[3],
+    )
+    worst_page = max(cases, key=lambda c: c["page_p95_ms"])
+    return {
+        "users": users, "pages_per_user_per_case": pages,
+        "mode": "gunicorn (3 gthread workers x 4 threads) over loopback HTTP, aiohttp clients",
+        "per_kind": per_kind,
+        "page": {"p50_ms": pct(all_pages, 50), "p95_ms": pct(all_pages, 95)},
+        "worst_call_p95": dict(zip(("range", "filters", "call", "p95_ms"), worst_call,
+                                   strict=True)),
+        "worst_page_p95": {"range": worst_page["range"], "filters": worst_page["filters"],
+                           "p95_ms": worst_page["page_p95_ms"]},
+        "cases": cases,
+    }  # fmt: skip

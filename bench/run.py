@@ -1,0 +1,174 @@
+"""Performance benchmarks of the dashboard API and the CSV export: `make bench`.
+
+Starts a scratch PostgreSQL under var/bench/ (never the developer's var/pgdata), migrates it,
+loads N clicks (BENCH_CLICKS or --clicks, default 1,000,000), starts gunicorn as README's
+deployment runs it, then runs bench_dashboard and bench_export against it. Figures go to stdout
+and bench/results/bench-<UTC timestamp>.json. See BENCHMARKS.md.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+from bench_dashboard import run_dashboard
+from bench_export import run_export, storage
+from load_clicks import endpoint_ids, load
+from reliability_infra import (
+    BASE_DIR,
+    Gunicorn,
+    ScratchPostgres,
+    app_env,
+    manage,
+    prepare_database,
+    remove_tree,
+)
+
+WORK_DIR = BASE_DIR / "var" / "bench"
+RESULTS_DIR = BASE_DIR / "bench" / "results"
+DATABASE = "clicktrack_bench"
+
+# A superuser with a DRF token (stats API) and a session (the export is a page view, which
+# takes a session cookie, not a token). Printed as "token session" on the last line.
+_CREDENTIALS = """
+from django.contrib.auth import get_user_model
+from django.test import Client
+from rest_framework.authtoken.models import Token
+user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-pass-1")
+client = Client()
+client.force_login(user)
+print(Token.objects.create(user=user).key, client.cookies["sessionid"].value)
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    default = int(os.environ.get("BENCH_CLICKS") or 1_000_000)
+    parser.add_argument("--clicks", type=int, default=default, help="clicks to load")
+    parser.add_argument("--pages", type=int, default=3, help="page loads per user per case")
+    parser.add_argument("--users", type=int, default=4, help="concurrent simulated users")
+    parser.add_argument("--skip-export", action="store_true")
+    # At 10M on 2 cores the dashboard pass alone takes over an hour; load, export and storage
+    # then still show whether export memory stays flat.
+    parser.add_argument("--skip-dashboard", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep var/bench (and its data)")
+    return parser.parse_args()
+
+
+def machine() -> dict[str, object]:
+    cpu = platform.processor()
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+    }
+
+
+def git_commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=BASE_DIR, capture_output=True, text=True
+    )
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=BASE_DIR, capture_output=True)
+    return done.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def main() -> int:
+    args = parse_args()
+    started = time.monotonic()
+    results: dict[str, object] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "machine": machine(),
+        "clicks": args.clicks,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    pg = ScratchPostgres(WORK_DIR / "pgdata")
+    gunicorn: Gunicorn | None = None
+    remove_tree(WORK_DIR) if not (WORK_DIR / "pgdata").exists() else pg.stop_leftover()
+    try:
+        pg.start()
+        pg.create_database(DATABASE)
+        env = app_env(pg.url(DATABASE))
+        print(f"Scratch PostgreSQL at {pg.socket_dir}; migrating", flush=True)
+        prepare_database(env)
+        token, session = manage(env, "shell", "-c", _CREDENTIALS).split()[-2:]
+        print(f"Loading {args.clicks:,} clicks", flush=True)
+        with pg.connect(DATABASE) as conn:
+            results["load"] = load(conn, args.clicks, endpoint_ids(conn))
+            results["storage"] = storage(conn)
+        print(f"  {results['load']}", flush=True)
+        gunicorn = Gunicorn(env, WORK_DIR / "gunicorn.log")
+        gunicorn.start("/accounts/login/")
+        print(f"gunicorn at {gunicorn.base_url}, workers {gunicorn.worker_pids()}", flush=True)
+        if not args.skip_dashboard:
+            results["dashboard"] = run_dashboard(
+                gunicorn.base_url, token, lambda: pg.connect(DATABASE), args.users, args.pages
+            )
+        if not args.skip_export:
+            results["export"] = run_export(gunicorn, session)
+    finally:
+        if gunicorn is not None:
+            gunicorn.stop()
+        pg.shutdown()
+        if not args.keep:
+            remove_tree(WORK_DIR)
+    results["wall_seconds"] = round(time.monotonic() - started, 1)
+    # Other work on the box (a reliability run, a test suite) skews every figure: keep a trace.
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"bench-{stamp}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print_summary(results)
+    print(f"\nFigures: {path.relative_to(BASE_DIR)}")
+    return 0
+
+
+def print_summary(results: dict) -> None:
+    load_ = results["load"]
+    print(f"\n== clicktrack bench: {results['clicks']:,} clicks, {results['machine']['nproc']} "
+          f"cores, {results['commit']}, {results['date']} ==")  # fmt: skip
+    print(f"load: {load_['total_seconds']} s ({load_['rows_per_second']:,} rows/s overall, "
+          f"{load_['insert_rows_per_second']:,} rows/s insert)")  # fmt: skip
+    print(f"storage: {results['storage']['bytes_per_click']} bytes/click")
+    print(f"load average (1, 5, 15 min) at start {results['load_average_at_start']}, "
+          f"at end {results['load_average_at_end']}")  # fmt: skip
+    dash = results.get("dashboard")
+    if dash is None:
+        print("dashboard: skipped")
+    else:
+        _print_dashboard(dash)
+    if "export" in results:
+        e = results["export"]
+        print(f"\nexport {e['rows']:,} rows: {e['total_seconds']} s, first byte "
+              f"{e['first_byte_seconds']} s, {e['mb']} MB, worker RSS {e['rss_start_mb']} -> "
+              f"peak {e['rss_peak_mb']} MB (+{e['rss_growth_mb']} MB)")  # fmt: skip
+
+
+def _print_dashboard(dash: dict) -> None:
+    print(f"\n{'call':<22}{'API p50':>9}{'API p95':>9}{'serial':>9}{'SQL p50':>9}"
+          f"{'ratio':>7}{'serial':>7}  (ms; ratio = API p50 / SQL p50)")  # fmt: skip
+    for kind, row in dash["per_kind"].items():
+        print(f"{kind:<22}{row['p50_ms']:>9}{row['p95_ms']:>9}{row['serial_p50_ms']:>9}"
+              f"{row['baseline_p50_ms']:>9}{row['ratio']:>7}{row['serial_ratio']:>7}")  # fmt: skip
+    page = dash["page"]
+    print(f"{'whole page (10 calls)':<22}{page['p50_ms']:>10}{page['p95_ms']:>10}")
+    print(f"worst call p95 over all ranges and filters: {dash['worst_call_p95']}")
+    print(f"worst page p95: {dash['worst_page_p95']}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.exit(main())
