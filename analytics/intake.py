@@ -9,18 +9,15 @@ constraint, so a redelivery, a concurrent copy or a reprocess never creates a se
 import hashlib
 import hmac
 import ipaddress
-import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from analytics.models import Campaign, Click, Contact, Delivery, FirstClick, Link, WebhookEndpoint
 from analytics.senders import CampaignData, ClickData, ContactData, Event, LinkData, parser_for
 from analytics.senders.fields import derived_key
-
-logger = logging.getLogger(__name__)
 
 
 def receive(
@@ -99,8 +96,6 @@ def _fail(delivery: Delivery, exc: Exception) -> None:
 
 
 def _is_outage(exc: Exception) -> bool:
-    from django.db import InterfaceError, OperationalError
-
     return isinstance(exc, OperationalError | InterfaceError)
 
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 
 from analytics import exports
 from analytics.filters import ClickFilter, FilterError
-from analytics.views import _analytics_page
+from analytics.permissions import analytics_page
 
 CSV = "text/csv; charset=utf-8"
 
@@ -39,7 +39,7 @@ def _download(view: FilteredView) -> Callable[[HttpRequest], HttpResponseBase]:
             return _bad_request(str(exc))
         return view(request, f)
 
-    return _analytics_page(require_GET(wrapper))
+    return analytics_page(require_GET(wrapper))
 
 
 @_download

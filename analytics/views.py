@@ -2,18 +2,13 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 
 from analytics import stats
 from analytics.filters import DIMENSIONS, PRESETS, ClickFilter, FilterError
-from analytics.permissions import DASHBOARD_PERMISSION
-
-
-def _analytics_page(view):  # noqa: ANN001, ANN202 - a decorator keeps the view's signature
-    return login_required(permission_required(DASHBOARD_PERMISSION, raise_exception=True)(view))
+from analytics.permissions import analytics_page
 
 
 def _click_filter(request: HttpRequest) -> tuple[ClickFilter, int]:
@@ -25,7 +20,7 @@ def _click_filter(request: HttpRequest) -> tuple[ClickFilter, int]:
         return ClickFilter.from_query(QueryDict()), 400
 
 
-@_analytics_page
+@analytics_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     f, status = _click_filter(request)
     state = f.state() | {"labels": stats.filter_labels(f)}
@@ -49,7 +44,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/dashboard.html", context, status=status)
 
 
-@_analytics_page
+@analytics_page
 def breakdown_page(request: HttpRequest, dimension: str) -> HttpResponse:
     if dimension not in DIMENSIONS:
         raise Http404(f"Unknown dimension {dimension!r}.")
@@ -69,7 +64,7 @@ def breakdown_page(request: HttpRequest, dimension: str) -> HttpResponse:
     return render(request, "analytics/breakdown.html", context, status=status)
 
 
-@_analytics_page
+@analytics_page
 def campaigns(request: HttpRequest) -> HttpResponse:
     f, status = _click_filter(request)
     rows = stats.campaigns(f)
