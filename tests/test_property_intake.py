@@ -370,7 +370,9 @@ def mutated(draw: st.DrawFn, sender: str) -> Mutated:
         pool = st.sampled_from(read) if read and draw(st.booleans()) else st.sampled_from(paths)
         path = draw(pool)
         kind, value = draw(mutation_values)
-        _apply(document, path, kind, value)
+        # A copy: a later mutation may reach inside this value, and the drawn object can be a
+        # shared constant (a deep list), which would change what later examples draw.
+        _apply(document, path, kind, copy.deepcopy(value))
         mutations.append((path, kind, value))
     body = _encode(document, ensure_ascii=draw(st.booleans()))
     # Two huge strings, ASCII-escaped, outgrow the 1 MB limit: a 413, not the point here.
