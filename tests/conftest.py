@@ -31,6 +31,33 @@ def post_webhook(client, endpoint: WebhookEndpoint, body: bytes, **headers: str)
     )
 
 
+def summary(
+    delivery_pk: int, status: str, *, created: int = 0, duplicates: int = 0, ignored: int = 0
+) -> dict:
+    """The JSON body a webhook answers 200 with."""
+    return {
+        "delivery": delivery_pk,
+        "status": status,
+        "clicks_created": created,
+        "duplicates": duplicates,
+        "ignored": ignored,
+    }
+
+
+def assert_kept_as_failed(response, body: bytes) -> str:
+    """Check a 400 whose delivery was kept byte for byte as failed; return the error."""
+    from analytics.models import Delivery
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    delivery = Delivery.objects.get()
+    assert response.json()["delivery"] == delivery.pk
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.error == error
+    assert bytes(delivery.body) == body
+    return error
+
+
 @pytest.fixture
 def dub_endpoint(db) -> WebhookEndpoint:
     return WebhookEndpoint.objects.create(sender=Sender.DUB, name="Acme", secret=DUB_SECRET)

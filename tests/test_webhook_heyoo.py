@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from analytics.models import Campaign, Click, Contact, Delivery
-from tests.conftest import js_json, payload, post_webhook
+from tests.conftest import assert_kept_as_failed, js_json, payload, post_webhook, summary
 
 
 @pytest.fixture
@@ -97,13 +97,7 @@ def test_heyoo_campaign_clicked_is_stored_as_one_normalized_click(
 
     assert response.status_code == 200
     delivery = Delivery.objects.get()
-    assert response.json() == {
-        "delivery": delivery.pk,
-        "status": "processed",
-        "clicks_created": 1,
-        "duplicates": 0,
-        "ignored": 0,
-    }
+    assert response.json() == summary(delivery.pk, "processed", created=1)
     click = Click.objects.get()
     assert click.sender == "heyoo"
     assert click.endpoint == heyoo_endpoint
@@ -246,13 +240,7 @@ def test_heyoo_redelivery_creates_no_second_click(client, heyoo_endpoint, campai
     response = post_webhook(client, heyoo_endpoint, js_json(campaign_clicked))
 
     assert response.status_code == 200
-    assert response.json() == {
-        "delivery": Delivery.objects.latest("pk").pk,
-        "status": "duplicate",
-        "clicks_created": 0,
-        "duplicates": 1,
-        "ignored": 0,
-    }
+    assert response.json() == summary(Delivery.objects.latest("pk").pk, "duplicate", duplicates=1)
     assert Click.objects.count() == 1
     assert Delivery.objects.count() == 2
     assert Delivery.objects.latest("pk").status == Delivery.Status.DUPLICATE
@@ -275,13 +263,7 @@ def test_heyoo_non_click_events_are_kept_and_ignored(client, heyoo_endpoint, eve
 
     assert response.status_code == 200
     delivery = Delivery.objects.get()
-    assert response.json() == {
-        "delivery": delivery.pk,
-        "status": "ignored",
-        "clicks_created": 0,
-        "duplicates": 0,
-        "ignored": 1,
-    }
+    assert response.json() == summary(delivery.pk, "ignored", ignored=1)
     assert delivery.status == Delivery.Status.IGNORED
     assert delivery.event_type == event["event"]
     assert not Click.objects.exists()
@@ -365,14 +347,8 @@ def test_heyoo_rejects_malformed_json_and_keeps_the_delivery(client, heyoo_endpo
 
     response = post_webhook(client, heyoo_endpoint, body)
 
-    assert response.status_code == 400
-    error = response.json()["error"]
+    error = assert_kept_as_failed(response, body)
     assert error.startswith("The body is not valid JSON")
-    delivery = Delivery.objects.get()
-    assert response.json()["delivery"] == delivery.pk
-    assert delivery.status == Delivery.Status.FAILED
-    assert delivery.error == error
-    assert bytes(delivery.body) == body
     assert not Click.objects.exists()
 
 

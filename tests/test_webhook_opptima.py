@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from analytics.models import Campaign, Click, Contact, Delivery, Sender, WebhookEndpoint
-from tests.conftest import js_json, payload, post_webhook
+from tests.conftest import assert_kept_as_failed, js_json, payload, post_webhook, summary
 
 
 @pytest.fixture
@@ -43,13 +43,7 @@ def test_opptima_click_is_stored_as_one_normalized_click(client, opptima_endpoin
 
     assert response.status_code == 200
     delivery = Delivery.objects.get()
-    assert response.json() == {
-        "delivery": delivery.pk,
-        "status": "processed",
-        "clicks_created": 1,
-        "duplicates": 0,
-        "ignored": 0,
-    }
+    assert response.json() == summary(delivery.pk, "processed", created=1)
     click = Click.objects.get()
     assert click.sender == "opptima"
     assert click.endpoint == opptima_endpoint
@@ -270,13 +264,7 @@ def test_opptima_redelivery_creates_no_second_click(client, opptima_endpoint, cl
     response = post_webhook(client, opptima_endpoint, js_json(click_event))
 
     assert response.status_code == 200
-    assert response.json() == {
-        "delivery": Delivery.objects.latest("pk").pk,
-        "status": "duplicate",
-        "clicks_created": 0,
-        "duplicates": 1,
-        "ignored": 0,
-    }
+    assert response.json() == summary(Delivery.objects.latest("pk").pk, "duplicate", duplicates=1)
     assert Click.objects.count() == 1
     assert Delivery.objects.count() == 2
 
@@ -294,13 +282,7 @@ def test_opptima_non_click_events_are_kept_and_ignored(client, opptima_endpoint,
 
     assert response.status_code == 200
     delivery = Delivery.objects.get()
-    assert response.json() == {
-        "delivery": delivery.pk,
-        "status": "ignored",
-        "clicks_created": 0,
-        "duplicates": 0,
-        "ignored": 1,
-    }
+    assert response.json() == summary(delivery.pk, "ignored", ignored=1)
     assert delivery.status == Delivery.Status.IGNORED
     assert delivery.event_type == event_type
     assert not Click.objects.exists()
@@ -315,14 +297,8 @@ def test_opptima_rejects_malformed_json_and_keeps_the_delivery(client, opptima_e
 
     response = post_webhook(client, opptima_endpoint, body)
 
-    assert response.status_code == 400
-    error = response.json()["error"]
+    error = assert_kept_as_failed(response, body)
     assert error.startswith("The body is not valid JSON")
-    delivery = Delivery.objects.get()
-    assert response.json()["delivery"] == delivery.pk
-    assert delivery.status == Delivery.Status.FAILED
-    assert delivery.error == error
-    assert bytes(delivery.body) == body
     assert not Click.objects.exists()
 
 

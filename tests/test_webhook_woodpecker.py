@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from analytics.models import Campaign, Click, Contact, Delivery
-from tests.conftest import js_json, payload, post_webhook
+from tests.conftest import assert_kept_as_failed, js_json, payload, post_webhook, summary
 
 
 @pytest.fixture
@@ -44,13 +44,7 @@ def test_woodpecker_link_clicked_is_stored_as_one_normalized_click(
 
     assert response.status_code == 200
     delivery = Delivery.objects.get()
-    assert response.json() == {
-        "delivery": delivery.pk,
-        "status": "processed",
-        "clicks_created": 1,
-        "duplicates": 0,
-        "ignored": 0,
-    }
+    assert response.json() == summary(delivery.pk, "processed", created=1)
     click = Click.objects.get()
     assert click.sender == "woodpecker"
     assert click.endpoint == woodpecker_endpoint
@@ -213,13 +207,7 @@ def test_woodpecker_redelivery_creates_no_second_click(client, woodpecker_endpoi
     response = post_webhook(client, woodpecker_endpoint, js_json(link_clicked))
 
     assert response.status_code == 200
-    assert response.json() == {
-        "delivery": Delivery.objects.latest("pk").pk,
-        "status": "duplicate",
-        "clicks_created": 0,
-        "duplicates": 1,
-        "ignored": 0,
-    }
+    assert response.json() == summary(Delivery.objects.latest("pk").pk, "duplicate", duplicates=1)
     assert Click.objects.count() == 1
     assert Delivery.objects.count() == 2
 
@@ -252,13 +240,7 @@ def test_woodpecker_array_with_mixed_methods_stores_only_the_clicks(
 
     assert response.status_code == 200
     delivery = Delivery.objects.get()
-    assert response.json() == {
-        "delivery": delivery.pk,
-        "status": "processed",
-        "clicks_created": 2,
-        "duplicates": 0,
-        "ignored": 1,
-    }
+    assert response.json() == summary(delivery.pk, "processed", created=2, ignored=1)
     assert (delivery.clicks_created, delivery.ignored) == (2, 1)
     assert delivery.event_type == "link_clicked,prospect_replied"
     assert set(Click.objects.values_list("url", flat=True)) == {
@@ -288,13 +270,7 @@ def test_woodpecker_prospect_replied_is_kept_and_ignored(client, woodpecker_endp
 
     assert response.status_code == 200
     delivery = Delivery.objects.get()
-    assert response.json() == {
-        "delivery": delivery.pk,
-        "status": "ignored",
-        "clicks_created": 0,
-        "duplicates": 0,
-        "ignored": 1,
-    }
+    assert response.json() == summary(delivery.pk, "ignored", ignored=1)
     assert delivery.status == Delivery.Status.IGNORED
     assert delivery.event_type == "prospect_replied"
     assert not Click.objects.exists()
@@ -317,14 +293,8 @@ def test_woodpecker_rejects_malformed_json_and_keeps_the_delivery(client, woodpe
 
     response = post_webhook(client, woodpecker_endpoint, body)
 
-    assert response.status_code == 400
-    error = response.json()["error"]
+    error = assert_kept_as_failed(response, body)
     assert error.startswith("The body is not valid JSON")
-    delivery = Delivery.objects.get()
-    assert response.json()["delivery"] == delivery.pk
-    assert delivery.status == Delivery.Status.FAILED
-    assert delivery.error == error
-    assert bytes(delivery.body) == body
     assert not Click.objects.exists()
 
 
