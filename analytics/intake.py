@@ -15,7 +15,16 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
-from analytics.models import Campaign, Click, Contact, Delivery, FirstClick, Link, WebhookEndpoint
+from analytics.models import (
+    Campaign,
+    Click,
+    Contact,
+    Delivery,
+    FirstClick,
+    Link,
+    PendingRollup,
+    WebhookEndpoint,
+)
 from analytics.senders import CampaignData, ClickData, ContactData, Event, LinkData, parser_for
 from analytics.senders.fields import derived_key
 
@@ -228,33 +237,35 @@ def _scope(campaign_id: int | None, link_id: int | None, url: str) -> str:
 
 
 def _insert_click(row: dict[str, object], scope: str) -> bool:
+    """Insert the click, its first-click mark and its pending-rollup row in one statement."""
     columns = ", ".join(connection.ops.quote_name(column) for column in row)
     placeholders = ", ".join(["%s"] * len(row))
     params = list(row.values())
-    click_table = Click._meta.db_table
     if row["visitor"]:
         # The click is unique exactly when it is the first of its visitor in its scope.
-        sql = f"""
-            WITH first AS (
+        first = f"""
+            first AS (
                 INSERT INTO {FirstClick._meta.db_table} (scope, visitor, created_at)
                 VALUES (%s, %s, now())
                 ON CONFLICT (scope, visitor) DO NOTHING
                 RETURNING 1
-            )
-            INSERT INTO {click_table} ({columns}, is_unique)
-            VALUES ({placeholders}, EXISTS (SELECT FROM first))
-            ON CONFLICT (sender, click_key) DO NOTHING
-            RETURNING id
-        """
+            ),"""
+        is_unique = "EXISTS (SELECT FROM first)"
         params = [scope, row["visitor"], *params]
     else:
         # Nothing names the visitor: every such click counts as a visitor of its own.
-        sql = f"""
-            INSERT INTO {click_table} ({columns}, is_unique)
-            VALUES ({placeholders}, TRUE)
+        first, is_unique = "", "TRUE"
+    sql = f"""
+        WITH {first} click AS (
+            INSERT INTO {Click._meta.db_table} ({columns}, is_unique)
+            VALUES ({placeholders}, {is_unique})
             ON CONFLICT (sender, click_key) DO NOTHING
             RETURNING id
-        """
+        ), pending AS (
+            INSERT INTO {PendingRollup._meta.db_table} (click_id) SELECT id FROM click
+        )
+        SELECT id FROM click
+    """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None

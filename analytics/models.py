@@ -315,3 +315,86 @@ class FirstClick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visitor} in {self.scope}"
+
+
+class Rollup(models.Model):
+    """Clicks, unique clicks and QR scans of one UTC period for one combination of values.
+
+    Each row belongs to a dimension set (``dims``, e.g. ``"country"`` or ``"campaign|country"``):
+    the set's columns hold values, the others stay empty (NULL campaign, ''), so one table serves
+    every set and filters read the same columns as on ``Click``. Kept by ``analytics.rollups``
+    only; ``analytics.stats`` reads them where they cover a query and clicks elsewhere.
+    """
+
+    class Grain(models.IntegerChoices):
+        QUARTER = 1, "15 minutes"  # every zone's offset is a multiple of 15 minutes
+        DAY = 2, "Day (UTC)"
+        MONTH = 3, "Month (UTC)"
+
+    dims = models.CharField(max_length=60)
+    grain = models.PositiveSmallIntegerField(choices=Grain.choices)
+    period = models.DateTimeField()
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    country = models.CharField(max_length=2, blank=True)
+    device = models.CharField(max_length=10, choices=Device.choices, blank=True)
+    sender = models.CharField(max_length=20, choices=Sender.choices, blank=True)
+    browser = models.CharField(max_length=50, blank=True)
+    os = models.CharField(max_length=50, blank=True)
+    referer = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    is_bot = models.BooleanField()
+    clicks = models.IntegerField()
+    uniques = models.IntegerField()
+    qr = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            # One row per cell, upserted by the rollup worker; with values before the period it
+            # also serves filtered reads (one campaign's or country's days).
+            models.UniqueConstraint(
+                fields=[
+                    "dims",
+                    "grain",
+                    "campaign",
+                    "country",
+                    "device",
+                    "sender",
+                    "browser",
+                    "os",
+                    "referer",
+                    "city",
+                    "is_bot",
+                    "period",
+                ],
+                nulls_distinct=False,
+                name="rollup_one_row_per_cell",
+            ),
+        ]
+        indexes = [
+            # Unfiltered breakdowns and series: every value of a set within a period range.
+            models.Index(fields=["dims", "grain", "period"], name="rollup_set_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dims or 'total'} {self.get_grain_display()} {self.period:%Y-%m-%d %H:%M}"
+
+
+class PendingRollup(models.Model):
+    """A stored click not yet added to the rollups; the stats count these from the click itself.
+
+    Intake adds one in the transaction that stores the click, and the rollup worker deletes it
+    in the transaction that adds the click to the rollups, so a click is counted exactly once.
+    """
+
+    click = models.OneToOneField(Click, primary_key=True, on_delete=models.CASCADE)
+
+    def __str__(self) -> str:
+        return f"click {self.click_id} awaiting rollup"

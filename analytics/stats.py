@@ -7,37 +7,22 @@ All functions take a ``ClickFilter`` and return plain data, so the storage behin
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import Count, Max, Q
 from django.db.models.functions import Trunc
 
+from analytics import rollups
 from analytics.filters import DIMENSIONS, ClickFilter
-from analytics.models import Campaign, Click, Device, Sender
+from analytics.models import Campaign, Device, Sender
 from analytics.senders.normalize import country_name
 
 _UNIQUE = Q(is_unique=True)
 
 
 def summary(f: ClickFilter) -> dict[str, object]:
-    """Headline figures for the period and the one before, in a single scan of both."""
+    """Headline figures for the period and the one before."""
     previous = f.previous()
-    window_start = previous.start if previous else f.start
-    human = f.bot_q()
     periods = {"current": f} | ({"previous": previous} if previous else {})
-    aggregates = {}
-    for name, period in periods.items():
-        in_period = period.time_q()
-        aggregates |= {
-            f"{name}_clicks": Count("id", filter=in_period & human),
-            f"{name}_unique": Count("id", filter=in_period & human & _UNIQUE),
-            f"{name}_bots": Count("id", filter=in_period & Q(is_bot=True)),
-            f"{name}_qr": Count("id", filter=in_period & human & Q(is_qr=True)),
-        }
-    # Bots are counted whatever the bot rule: the card says how many were filtered out.
-    row = Click.objects.filter(
-        f.dimension_q(), occurred_at__gte=window_start, occurred_at__lt=f.end
-    ).aggregate(**aggregates)
-    figures = {name: _figures(row, name) for name in periods}
+    figures = {name: _figures(period) for name, period in periods.items()}
     current, before = figures["current"], figures.get("previous")
     return {
         "period": _period(f),
@@ -67,26 +52,12 @@ def timeseries(f: ClickFilter) -> dict[str, object]:
 def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[str, object]:
     """Top ``limit`` values (None: all) of a dimension with counts and shares, rest as "other"."""
     spec = DIMENSIONS[dimension]
-    grouped = (
-        f.clicks()
-        .values(spec.column)
-        .annotate(clicks=Count("id"), unique=Count("id", filter=_UNIQUE))
-        .order_by()
-    )
-    inner, params = grouped.query.sql_with_params()
-    # The window sums every group before LIMIT keeps the top ones: totals and top rows in one
-    # query. LIMIT NULL (limit=None) keeps every group.
-    sql = f"""
-        SELECT g.*, SUM(g.clicks) OVER () AS total_clicks, SUM(g."unique") OVER () AS total_unique
-        FROM ({inner}) AS g
-        ORDER BY g.clicks DESC, g.{connection.ops.quote_name(spec.column)} NULLS LAST
-        LIMIT %s
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, limit])
-        fetched = cursor.fetchall()
-    total_clicks = int(fetched[0][3]) if fetched else 0
-    total_unique = int(fetched[0][4]) if fetched else 0
+    counted = rollups.counts(f, [f.start, f.end], group=dimension)
+    # Most clicked first; ties by value, unknown (NULL) last, so the order is stable.
+    counted.sort(key=lambda row: (-row[1], row[0] is None, row[0] if row[0] is not None else 0))
+    total_clicks = sum(row[1] for row in counted)
+    total_unique = sum(row[2] for row in counted)
+    fetched = counted if limit is None else counted[:limit]
     labels = _labels(dimension, [row[0] for row in fetched])
     rows = [
         {
@@ -96,7 +67,7 @@ def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[st
             "unique": unique,
             "share": _share(clicks, total_clicks),
         }
-        for value, clicks, unique, *_ in fetched
+        for value, clicks, unique, _qr in fetched
     ]
     other_clicks = total_clicks - sum(row["clicks"] for row in rows)
     other_unique = total_unique - sum(row["unique"] for row in rows)
@@ -179,19 +150,13 @@ def _sparklines(f: ClickFilter) -> dict[int | None, list[int]]:
 
 
 def _series(f: ClickFilter, bucket: str) -> list[dict[str, object]]:
-    counts = (
-        f.clicks()
-        .annotate(bucket=Trunc("occurred_at", bucket, tzinfo=f.tz))
-        .values("bucket")
-        .annotate(clicks=Count("id"), unique=Count("id", filter=_UNIQUE))
-        .order_by()
-    )
-    by_start = {
-        row["bucket"].astimezone(f.tz).replace(tzinfo=None): (row["clicks"], row["unique"])
-        for row in counts
-    }
+    starts = bucket_starts(f.start, f.end, f.tz, bucket)
+    edges = rollups.local_edges(starts, f.tz, f.start, f.end)
+    by_start = {start: (clicks, unique) for start, clicks, unique, _qr in rollups.counts(
+        f, edges, bucket=bucket
+    )}  # fmt: skip
     series = []
-    for start in bucket_starts(f.start, f.end, f.tz, bucket):
+    for start in starts:
         clicks, unique = by_start.get(start, (0, 0))
         aware = start.replace(tzinfo=f.tz)
         series.append({"t": aware.isoformat(), "clicks": clicks, "unique": unique})
@@ -270,14 +235,20 @@ def filter_labels(f: ClickFilter) -> dict[str, dict[str, str]]:
     return labels
 
 
-def _figures(row: dict[str, int], name: str) -> dict[str, object]:
-    clicks = row[f"{name}_clicks"]
+def _figures(f: ClickFilter) -> dict[str, object]:
+    # Bots are counted whatever the bot rule: the card says how many were filtered out.
+    by_bot = {is_bot: row for is_bot, *row in rollups.counts(
+        f, [f.start, f.end], by_bot=True, apply_bot_rule=False
+    )}  # fmt: skip
+    humans, bots = by_bot.get(False, [0, 0, 0]), by_bot.get(True, [0, 0, 0])
+    counted = humans if f.bots == "exclude" else [h + b for h, b in zip(humans, bots, strict=True)]
+    clicks, unique, qr = counted
     return {
         "clicks": clicks,
-        "unique": row[f"{name}_unique"],
-        "bots": row[f"{name}_bots"],
-        "qr": row[f"{name}_qr"],
-        "qr_share": _share(row[f"{name}_qr"], clicks),
+        "unique": unique,
+        "bots": bots[0],
+        "qr": qr,
+        "qr_share": _share(qr, clicks),
     }
 
 

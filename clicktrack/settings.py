@@ -197,6 +197,9 @@ HEYOO_SIGNATURE_HEADER = env_str("HEYOO_SIGNATURE_HEADER", "Heyoo-Signature")
 VISITOR_HASH_SALT = env_str("VISITOR_HASH_SALT", "clicktrack-visitor-salt")
 # The zone dashboards use when the viewer picks none.
 DASHBOARD_TIME_ZONE = env_timezone("DASHBOARD_TIME_ZONE", "UTC")
+# Stats read the rollup tables where they cover a query (analytics/rollups.py); false reads
+# the clicks alone, the reference the rollups are tested against.
+STATS_USE_ROLLUPS = env_bool("STATS_USE_ROLLUPS", True)
 
 # --- API schema (drf-spectacular) -------------------------------------------------------------
 

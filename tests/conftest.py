@@ -87,7 +87,7 @@ def make_click(db):
     """Create a Click row directly, for tests of what is read back (stats, exports, admin)."""
     from itertools import count
 
-    from analytics.models import Click
+    from analytics.models import Click, PendingRollup
 
     endpoints: dict[str, WebhookEndpoint] = {}
     serial = count(1)
@@ -98,7 +98,7 @@ def make_click(db):
             endpoints[sender] = WebhookEndpoint.objects.create(sender=sender, name=f"{sender} test")
         key = f"test-{next(serial)}"
         fields.setdefault("is_unique", True)
-        return Click.objects.create(
+        click = Click.objects.create(
             sender=sender,
             endpoint=endpoints[sender],
             click_key=key,
@@ -106,6 +106,9 @@ def make_click(db):
             occurred_at=occurred_at,
             **fields,
         )
+        # As intake does: a stored click awaits the rollup worker, and the stats count it.
+        PendingRollup.objects.create(click=click)
+        return click
 
     return make
 
