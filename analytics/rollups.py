@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Q
 
 from analytics.filters import DIMENSIONS, ClickFilter
@@ -98,6 +99,8 @@ def rebuild(start: datetime | None = None, end: datetime | None = None) -> int:
 
     The range widens to whole UTC months, so every month row it writes is complete. One
     repeatable-read transaction: clicks stored meanwhile stay pending and are added later.
+    A full rebuild (no range) drops the rollup indexes and builds them again afterwards, which
+    is several times faster than maintaining them row by row; dashboards wait meanwhile.
     """
     start = _floor(start, Grain.MONTH) if start else None
     end = _month_ceil(end) if end else None
@@ -109,23 +112,59 @@ def rebuild(start: datetime | None = None, end: datetime | None = None) -> int:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         # Millions of groups: hashed in memory rather than spilled to disk in 4 MB pieces.
         cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
-        cursor.execute(f"DELETE FROM {_TABLE} WHERE {period_sql}", period_params)
         cursor.execute(
             f"DELETE FROM {PendingRollup._meta.db_table} p USING {_CLICKS} c"
             f" WHERE p.click_id = c.id AND {clicks_sql}",
             clicks_params,
         )
+        full = start is None and end is None
+        if full:
+            cursor.execute(f"TRUNCATE {_TABLE}")
+            rebuild_indexes = _drop_indexes(cursor)
+        else:
+            cursor.execute(f"DELETE FROM {_TABLE} WHERE {period_sql}", period_params)
         for dims, grains in SETS.items():
             ordered = sorted(grains)
-            cells = _cells_sql(dims, ordered[0], f"{_CLICKS} c", clicks_sql)
-            # The range was emptied above: plain inserts, no conflict checks.
+            # Rows go in period order, so a set's period range sits in few pages; the range
+            # was emptied above: plain inserts, no conflict checks.
+            cells = _cells_sql(dims, ordered[0], f"{_CLICKS} c", clicks_sql) + " ORDER BY 3"
             cursor.execute(_insert_sql(cells, upsert=False), clicks_params)
             for finer, coarser in pairwise(ordered):
-                cells = _coarsen_sql(dims, finer, coarser, period_sql)
+                cells = _coarsen_sql(dims, finer, coarser, period_sql) + " ORDER BY 3"
                 cursor.execute(_insert_sql(cells, upsert=False), period_params)
+        if full:
+            for statement in rebuild_indexes:
+                cursor.execute(statement)
         cursor.execute(f"SELECT count(*) FROM {_CLICKS} c WHERE {clicks_sql}", clicks_params)
         return cursor.fetchone()[0]
+
+
+def _drop_indexes(cursor: CursorWrapper) -> list[str]:
+    """Drop the rollup table's unique constraint and indexes but its primary key; returns the
+    statements that create them again, read from the catalog so they never drift."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = %s::regclass AND contype = 'u'",
+        [_TABLE],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s"
+        " AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conname = i.indexname)",
+        [_TABLE],
+    )
+    indexes = cursor.fetchall()
+    for name, _ in constraints:
+        cursor.execute(f'ALTER TABLE {_TABLE} DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return [
+        *(f'ALTER TABLE {_TABLE} ADD CONSTRAINT "{name}" {definition}'
+          for name, definition in constraints),
+        *(definition for _, definition in indexes),
+    ]  # fmt: skip
 
 
 def _range_sql(column: str, start: datetime | None, end: datetime | None) -> tuple[str, list]:
@@ -372,7 +411,14 @@ def _part_sql(
         spans |= span
     where &= spans
     if kind == "rollup":
-        where &= Q(dims=dims_key(dims)) & _empty_q(dims)
+        where &= Q(dims=dims_key(dims))
+        if group is None and set(dims) <= set(f.include):
+            # Every column of the unique index before the period is then pinned (the set's by
+            # the filter, the others to empty, is_bot to one or both values), so one value's
+            # periods are a single index range. Otherwise rollup_set_period serves the range.
+            where &= _empty_q(dims)
+            if not apply_bot_rule or f.bots != "exclude":
+                where &= Q(is_bot__in=[False, True])
     if kind == "pending":
         where &= Q(pendingrollup__isnull=False)
     queryset = model.objects.filter(where)

@@ -20,17 +20,28 @@ SAMPLE_SECONDS = 0.05
 
 
 def storage(conn: psycopg.Connection) -> dict[str, object]:
-    """Table, TOAST and index bytes of analytics_click per click."""
-    total, table, count = conn.execute(
-        "SELECT pg_total_relation_size('analytics_click'), pg_relation_size('analytics_click'),"
-        " (SELECT count(*) FROM analytics_click)"
-    ).fetchone()
+    """Bytes per click: the click table alone (heap, TOAST, indexes), and with everything kept
+    per click for the dashboard (rollups, first-click marks, the pending queue)."""
+    count = conn.execute("SELECT count(*) FROM analytics_click").fetchone()[0]
+    tables = {}
+    for table in ("analytics_click", "analytics_rollup", "analytics_firstclick",
+                  "analytics_pendingrollup"):  # fmt: skip
+        total, heap = conn.execute(
+            "SELECT pg_total_relation_size(%s), pg_relation_size(%s)", (table, table)
+        ).fetchone()
+        tables[table] = {"total_bytes": total, "heap_bytes": heap}
+    rollup_rows = conn.execute("SELECT count(*) FROM analytics_rollup").fetchone()[0]
+    click = tables["analytics_click"]
+    everything = sum(t["total_bytes"] for t in tables.values())
     return {
         "clicks": count,
-        "total_bytes": total,
-        "heap_bytes": table,
-        "index_and_toast_bytes": total - table,
-        "bytes_per_click": round(total / count) if count else None,
+        "total_bytes": click["total_bytes"],
+        "heap_bytes": click["heap_bytes"],
+        "index_and_toast_bytes": click["total_bytes"] - click["heap_bytes"],
+        "bytes_per_click": round(click["total_bytes"] / count) if count else None,
+        "rollup_rows": rollup_rows,
+        "tables": tables,
+        "bytes_per_click_with_rollups": round(everything / count) if count else None,
     }
 
 
