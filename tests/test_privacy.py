@@ -3,9 +3,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Sum
 from django.utils import timezone
 
-from analytics.models import Click, Delivery
+from analytics import rollups
+from analytics.models import Click, Delivery, Rollup
 from tests.conftest import js_json, payload, post_webhook
 
 
@@ -69,6 +71,15 @@ def test_retention_deletes_old_clicks_and_deliveries(old_and_new):
     assert "Deleted 1 clicks and 1 deliveries older than 30 days" in out.getvalue()
     assert list(Click.objects.values_list("external_id", flat=True)) == ["aaaaaaaaaaaaaaa2"]
     assert Delivery.objects.count() == 1
+
+
+def test_retention_takes_deleted_clicks_out_of_the_rollups(old_and_new):
+    rollups.update()
+
+    call_command("apply_retention", "--days", "30", stdout=StringIO())
+
+    totals = Rollup.objects.filter(dims="", grain=Rollup.Grain.DAY).aggregate(Sum("clicks"))
+    assert totals == {"clicks__sum": 1}
 
 
 def test_retention_uses_the_configured_ages(old_and_new, settings):

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
+from analytics import rollups
 from analytics.models import Click, Delivery
 
 BATCH = 10_000
@@ -29,8 +30,9 @@ class Command(BaseCommand):
                 "DELIVERY_RETENTION_DAYS."
             )
         now = timezone.now()
+        click_cutoff = now - timedelta(days=click_days) if click_days else None
         clicks = (
-            Click.objects.filter(occurred_at__lt=now - timedelta(days=click_days))
+            Click.objects.filter(occurred_at__lt=click_cutoff)
             if click_days
             else Click.objects.none()
         )
@@ -51,6 +53,9 @@ class Command(BaseCommand):
             )
             return
         deleted_clicks = _delete_in_batches(clicks)
+        if deleted_clicks:
+            # The dashboards read rollups: count the months the deletion touched again.
+            rollups.rebuild(None, click_cutoff)
         deleted_deliveries = _delete_in_batches(deliveries)
         self.stdout.write(
             f"Deleted {deleted_clicks} clicks and {deleted_deliveries} deliveries "
