@@ -1,9 +1,10 @@
 """The only writer of clicks: store a delivery raw, then turn it into campaigns, people and clicks.
 
-``receive`` commits the raw delivery on its own, so nothing authenticated is ever lost even if
-processing fails; ``process`` then writes everything the delivery implies in one transaction and
-records the outcome on the delivery. Processing is idempotent: clicks are deduplicated by a unique
-constraint, so a redelivery, a concurrent copy or a reprocess never creates a second click.
+``receive`` stores the raw delivery; ``process`` then writes everything the delivery implies in
+a transaction (a savepoint inside the webhook view's transaction, so one commit per webhook) and
+records the outcome on the delivery. A delivery that fails to process is kept, as failed.
+Processing is idempotent: clicks are deduplicated by a unique constraint, so a redelivery, a
+concurrent copy or a reprocess never creates a second click.
 """
 
 import hashlib

@@ -12,7 +12,7 @@ import hmac
 import logging
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -80,23 +80,29 @@ def _receive(request: HttpRequest, sender: str, token: str) -> HttpResponse:
         response["Retry-After"] = str(wait)
         return response
 
-    delivery = intake.receive(
-        endpoint, body, _stored_headers(request), request.META.get("REMOTE_ADDR") or None
-    )
-    try:
-        intake.process(delivery)
-    except PayloadError as exc:
-        return _error(400, str(exc), delivery=delivery.pk)
-    except (OperationalError, InterfaceError):
-        raise
-    except Exception:
-        logger.exception("Delivery %s failed to process", delivery.pk)
-        return _error(
-            500,
-            "The delivery was stored but could not be processed; it will be reprocessed.",
-            delivery=delivery.pk,
+    # One transaction, one commit (the WAL flush is the price of a durable webhook): the raw
+    # delivery and everything it implies. process() works in a savepoint and records a failure
+    # on the delivery, so a body that cannot be processed is still kept, as failed.
+    with transaction.atomic():
+        delivery = intake.receive(
+            endpoint, body, _stored_headers(request), request.META.get("REMOTE_ADDR") or None
         )
-    return JsonResponse(_summary(delivery))
+        try:
+            intake.process(delivery)
+        except PayloadError as exc:
+            failure = _error(400, str(exc), delivery=delivery.pk)
+        except (OperationalError, InterfaceError):
+            raise  # nothing is kept; the sender gets 503 and retries
+        except Exception:
+            logger.exception("Delivery %s failed to process", delivery.pk)
+            failure = _error(
+                500,
+                "The delivery was stored but could not be processed; it will be reprocessed.",
+                delivery=delivery.pk,
+            )
+        else:
+            failure = None
+    return failure or JsonResponse(_summary(delivery))
 
 
 def _summary(delivery: Delivery) -> dict[str, object]:
