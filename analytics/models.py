@@ -320,10 +320,11 @@ class FirstClick(models.Model):
 class Rollup(models.Model):
     """Clicks, unique clicks and QR scans of one UTC period for one combination of values.
 
-    Each row belongs to a dimension set (``dims``, e.g. ``"country"`` or ``"campaign|country"``):
-    the set's columns hold values, the others stay empty (NULL campaign, ''), so one table serves
-    every set and filters read the same columns as on ``Click``. Kept by ``analytics.rollups``
-    only; ``analytics.stats`` reads them where they cover a query and clicks elsewhere.
+    Each row belongs to a dimension set (``dims``: one bit per dimension, see
+    ``rollups.dims_key``): the set's columns hold values, the others stay empty (NULL campaign,
+    ''), so one table serves every set and filters read the same columns as on ``Click``.
+    Kept by ``analytics.rollups`` only; ``analytics.stats`` reads them where they cover a query
+    and clicks elsewhere.
     """
 
     class Grain(models.IntegerChoices):
@@ -331,7 +332,7 @@ class Rollup(models.Model):
         DAY = 2, "Day (UTC)"
         MONTH = 3, "Month (UTC)"
 
-    dims = models.CharField(max_length=60)
+    dims = models.PositiveSmallIntegerField()
     grain = models.PositiveSmallIntegerField(choices=Grain.choices)
     period = models.DateTimeField()
     campaign = models.ForeignKey(
@@ -384,7 +385,11 @@ class Rollup(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.dims or 'total'} {self.get_grain_display()} {self.period:%Y-%m-%d %H:%M}"
+        from analytics.filters import DIMENSIONS  # filters imports this module
+
+        names = [key for index, key in enumerate(DIMENSIONS) if self.dims & (1 << index)]
+        label = "|".join(names) or "total"
+        return f"{label} {self.get_grain_display()} {self.period:%Y-%m-%d %H:%M}"
 
 
 class PendingRollup(models.Model):

@@ -53,6 +53,8 @@ SETS: dict[tuple[str, ...], frozenset[Grain]] = {
     ("country", "city"): _COARSE,
     ("campaign", "country"): _COARSE,
     ("campaign", "referer"): _COARSE,
+    ("campaign", "city"): _COARSE,
+    ("country", "referer"): _COARSE,
     ("campaign", *_PROFILE): _COARSE,
     ("country", *_PROFILE): _COARSE,
 }
@@ -68,8 +70,11 @@ _COLUMNS = [DIMENSIONS[key].column for key in DIMENSIONS]  # campaign_id, countr
 _CLICKS = Click._meta.db_table
 
 
-def dims_key(dims: Sequence[str]) -> str:
-    return "|".join(dims)
+def dims_key(dims: Sequence[str]) -> int:
+    """A set's stored name: one bit per dimension in DIMENSIONS order (campaign 1, country 2,
+    device 4 …), two bytes where "campaign|sender|device|browser|os" took 34 in every row and
+    both indexes."""
+    return sum(1 << index for index, key in enumerate(DIMENSIONS) if key in dims)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,19 +130,26 @@ def rebuild(start: datetime | None = None, end: datetime | None = None) -> int:
             rebuild_indexes = _drop_indexes(cursor)
         else:
             cursor.execute(f"DELETE FROM {_TABLE} WHERE {period_sql}", period_params)
+        # One pass over the wide click table into a narrow copy of what the sets count, which
+        # each set then scans in a fraction of the time.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE rollup_source ON COMMIT DROP AS SELECT occurred_at,"
+            f" {', '.join(_COLUMNS)}, is_bot, is_unique, is_qr FROM {_CLICKS} c WHERE {clicks_sql}",
+            clicks_params,
+        )
         for dims, grains in SETS.items():
             ordered = sorted(grains)
             # Rows go in period order, so a set's period range sits in few pages; the range
             # was emptied above: plain inserts, no conflict checks.
-            cells = _cells_sql(dims, ordered[0], f"{_CLICKS} c", clicks_sql) + " ORDER BY 3"
-            cursor.execute(_insert_sql(cells, upsert=False), clicks_params)
+            cells = _cells_sql(dims, ordered[0], "rollup_source") + " ORDER BY 3"
+            cursor.execute(_insert_sql(cells, upsert=False))
             for finer, coarser in pairwise(ordered):
                 cells = _coarsen_sql(dims, finer, coarser, period_sql) + " ORDER BY 3"
                 cursor.execute(_insert_sql(cells, upsert=False), period_params)
         if full:
             for statement in rebuild_indexes:
                 cursor.execute(statement)
-        cursor.execute(f"SELECT count(*) FROM {_CLICKS} c WHERE {clicks_sql}", clicks_params)
+        cursor.execute("SELECT count(*) FROM rollup_source")
         return cursor.fetchone()[0]
 
 
@@ -196,7 +208,7 @@ def _cells_sql(dims: Sequence[str], grain: Grain, source: str, where: str = "TRU
     period = _SQL_TIME[grain].format(col="occurred_at")
     members, groups = _member_sql(dims)
     return f"""
-        SELECT '{dims_key(dims)}', {int(grain)}, {period}, {members}, is_bot,
+        SELECT {dims_key(dims)}, {int(grain)}, {period}, {members}, is_bot,
             count(*), count(*) FILTER (WHERE is_unique), count(*) FILTER (WHERE is_qr)
         FROM {source} WHERE {where}
         GROUP BY {period}, {groups}
@@ -210,7 +222,7 @@ def _coarsen_sql(dims: Sequence[str], finer: Grain, coarser: Grain, where: str) 
     return f"""
         SELECT dims, {int(coarser)}, {period}, {members}, is_bot,
             sum(clicks), sum(uniques), sum(qr)
-        FROM {_TABLE} WHERE dims = '{dims_key(dims)}' AND grain = {int(finer)} AND {where}
+        FROM {_TABLE} WHERE dims = {dims_key(dims)} AND grain = {int(finer)} AND {where}
         GROUP BY dims, {period}, {members}, is_bot
     """
 
