@@ -19,6 +19,10 @@ from pathlib import Path
 import psutil
 from bench_dashboard import run_dashboard
 from bench_export import run_export, storage
+from bench_freshness import run_freshness
+from bench_freshness import summary_lines as freshness_lines
+from bench_intake import run_intake
+from bench_intake import summary_lines as intake_lines
 from load_clicks import endpoint_ids, load
 from reliability_infra import (
     BASE_DIR,
@@ -30,7 +34,8 @@ from reliability_infra import (
     remove_tree,
 )
 
-WORK_DIR = BASE_DIR / "var" / "bench"
+# BENCH_WORK_DIR: another scratch directory, so two people's runs never share a cluster.
+WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR") or BASE_DIR / "var" / "bench").resolve()
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 DATABASE = "clicktrack_bench"
 
@@ -57,6 +62,8 @@ def parse_args() -> argparse.Namespace:
     # At 10M on 2 cores the dashboard pass alone takes over an hour; load, export and storage
     # then still show whether export memory stays flat.
     parser.add_argument("--skip-dashboard", action="store_true")
+    parser.add_argument("--skip-intake", action="store_true", help="webhook intake (needs wrk)")
+    parser.add_argument("--skip-freshness", action="store_true", help="webhook to stats API delay")
     parser.add_argument("--keep", action="store_true", help="keep var/bench (and its data)")
     return parser.parse_args()
 
@@ -102,7 +109,7 @@ def main() -> int:
         pg.create_database(DATABASE)
         env = app_env(pg.url(DATABASE))
         print(f"Scratch PostgreSQL at {pg.socket_dir}; migrating", flush=True)
-        prepare_database(env)
+        endpoints = prepare_database(env)
         token, session = manage(env, "shell", "-c", _CREDENTIALS).split()[-2:]
         print(f"Loading {args.clicks:,} clicks", flush=True)
         with pg.connect(DATABASE) as conn:
@@ -118,6 +125,12 @@ def main() -> int:
             )
         if not args.skip_export:
             results["export"] = run_export(gunicorn, session)
+        if not args.skip_intake:
+            print("Intake: wrk, open loop and pgbench", flush=True)
+            results["intake"] = run_intake(gunicorn, pg, DATABASE, env, endpoints, WORK_DIR)
+        if not args.skip_freshness:
+            print("Freshness: webhook 200 to stats API", flush=True)
+            results["freshness"] = run_freshness(gunicorn, env, endpoints, token, WORK_DIR)
     finally:
         if gunicorn is not None:
             gunicorn.stop()
@@ -155,6 +168,8 @@ def print_summary(results: dict) -> None:
         print(f"\nexport {e['rows']:,} rows: {e['total_seconds']} s, first byte "
               f"{e['first_byte_seconds']} s, {e['mb']} MB, worker RSS {e['rss_start_mb']} -> "
               f"peak {e['rss_peak_mb']} MB (+{e['rss_growth_mb']} MB)")  # fmt: skip
+    for line in intake_lines(results.get("intake")) + freshness_lines(results.get("freshness")):
+        print(line)
 
 
 def _print_dashboard(dash: dict) -> None:

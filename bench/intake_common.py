@@ -1,0 +1,339 @@
+"""What the intake and freshness benchmarks share: bodies, signing, an open-loop client, rollups.
+
+Bodies come from analytics.demo (the generator `seed_demo` feeds through the real intake), so
+they are the four senders' real shapes; the click identities of each body are computed here by
+reliability_load.click_identities, independently of what the server answers. Needs Django set
+up (the parsers import the models) but never touches a database itself.
+"""
+
+import asyncio
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+from reliability_infra import BASE_DIR, BIN, manage
+
+Endpoints = dict[str, tuple[str, str]]  # sender -> (path, secret), as prepare_database returns
+
+
+def setup_django(database_url: str) -> None:
+    """The parsers import the models: set Django up on the scratch database (never var/pgdata)."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "clicktrack.settings"
+    import django
+
+    django.setup()
+
+
+def headers_for(sender: str, secret: str, data: bytes) -> dict[str, str]:
+    """The headers the real sender sends: Dub and Heyoo sign the body, Opptima a bearer key."""
+    from analytics.webhooks import sign, signature_header
+
+    headers = {"Content-Type": "application/json", "User-Agent": f"{sender}-bench"}
+    if sender == "opptima":
+        headers["Authorization"] = f"Bearer {secret}"
+    elif sender in ("dub", "heyoo"):
+        headers[signature_header(sender)] = sign(secret, data)
+    return headers
+
+
+def retime(sender: str, payload: object, moment: datetime) -> bytes:
+    """The body re-dated to `moment` and serialized as its sender does. Webhooks arrive seconds
+    after the click, so live traffic is dated now (the demo spreads clicks over 30 days)."""
+    from analytics.demo import escaped_json, js_json, js_time, opptima_time, woodpecker_time
+
+    if sender == "woodpecker":
+        for item in payload:
+            item["timestamp"] = woodpecker_time(moment)
+        return escaped_json(payload)
+    if sender == "opptima":
+        payload["timestamp"] = opptima_time(moment)
+        return json.dumps(payload, ensure_ascii=False).encode()
+    envelope = "createdAt" if sender == "dub" else "timestamp"
+    payload[envelope] = payload["data"]["click"]["timestamp"] = js_time(moment)
+    return js_json(payload)
+
+
+def demo_bodies(clicks: int, seed: int, recent: float = 300) -> tuple[list, list[dict]]:
+    """Single-click bodies in arrival order (a Woodpecker array is split into arrays of one, as
+    Woodpecker sends a lone click), and the Woodpecker click items for the 100-click arrays,
+    re-dated within the last `recent` seconds. Non-click events (leads, opens, shares) are
+    left out: the runs measure clicks."""
+    from reliability_load import Body, click_identities
+
+    from analytics.demo import demo_deliveries
+
+    rng, now = random.Random(seed), datetime.now(UTC)
+    singles: list[Body] = []
+    items: list[dict] = []
+    seen: set[bytes] = set()
+    for sender, data, count in demo_deliveries(clicks, days=30, now=now, seed=seed):
+        if data in seen or not count:  # the demo's own rare redeliveries; non-click events
+            continue
+        seen.add(data)
+        payloads = json.loads(data)
+        if sender == "woodpecker":
+            items += [item for item in payloads if item.get("method") == "link_clicked"]
+            payloads = [[item] for item in items[-count:]]
+        for payload in payloads if sender == "woodpecker" else [payloads]:
+            moment = now - timedelta(seconds=rng.uniform(0, recent))
+            one = retime(sender, payload, moment)
+            singles.append(Body(sender, one, click_identities(sender, one)))
+    return singles, items
+
+
+def woodpecker_arrays(items: list[dict], arrays: int, size: int, start: int = 0) -> list:
+    """`arrays` bodies of `size` link_clicked items, each from a prospect of its own (a new id
+    and e-mail address; campaign, link and time as in the item), as in a send to a large list:
+    every click and contact is new. The demo has too few Woodpecker clicks, already posted as
+    singles, so the items are reused this way. Keeping the demo's repeat visitors instead makes
+    concurrent arrays share prospects, and then intake's contact upserts, taken in body order in
+    one transaction, deadlock (PostgreSQL aborts one, the app answers 503): a finding for intake,
+    not a cost of arrays. `start` is the first position: advancing starts never repeat a click."""
+    from reliability_load import Body, click_identities
+
+    from analytics.demo import escaped_json
+
+    bodies = []
+    for index in range(arrays):
+        batch = []
+        for position in range(start + index * size, start + (index + 1) * size):
+            item = items[position % len(items)]
+            prospect = dict(item["prospect"])
+            prospect["id"] = 10**12 + position
+            local, _, domain = prospect["email"].partition("@")
+            prospect["email"] = f"{local}+{position}@{domain}"
+            batch.append({**item, "prospect": prospect})
+        data = escaped_json(batch)
+        bodies.append(Body("woodpecker", data, click_identities("woodpecker", data)))
+    return bodies
+
+
+def with_redeliveries(bodies: list, share: float, rng: random.Random) -> list:
+    """The order bodies are posted in: about `share` of the slots repeat an earlier body, as a
+    sender's retry after a timeout does."""
+    sequence: list = []
+    fresh = iter(bodies)
+    while True:
+        if sequence and rng.random() < share:
+            sequence.append(rng.choice(sequence))
+            continue
+        body = next(fresh, None)
+        if body is None:
+            return sequence
+        sequence.append(body)
+
+
+def dub_variant(body: object, number: int, secret: str) -> tuple[bytes, dict[str, str]]:
+    """A Dub body as a new click dated now (its id suffixed), re-signed: the freshness background
+    stream needs more Dub clicks than the demo set holds."""
+    payload = json.loads(body.data)
+    payload["data"]["click"]["id"] += f"-{number}"
+    data = retime("dub", payload, datetime.now(UTC))
+    return data, headers_for("dub", secret, data)
+
+
+@dataclass
+class Sample:
+    scheduled: float  # seconds into the run
+    latency: float | None  # from the scheduled time (open loop: no coordinated omission)
+    service: float | None  # from when the request actually started
+    outcome: str  # "200", "429", "timeout", "reset"…
+    answered: float | None = None  # seconds into the run
+    delivery: int | None = None
+    created: int = 0
+    duplicates: int = 0
+
+
+@dataclass
+class OpenLoop:
+    """Posts at a fixed rate whatever the answers: each request is due at start + k / rate and
+    its latency is measured from that due time, so a slow server cannot slow the load down and
+    hide its own queueing (coordinated omission)."""
+
+    base_url: str
+    connections: int = 128  # bounds open sockets; waiting for one counts in the latency
+    timeout: float = 30.0
+    cancel_on_stop: bool = False  # a background stream: drop what is still queued at the end
+    samples: list[Sample] = field(default_factory=list)
+    max_lag: float = 0.0  # how late the client itself launched a request
+    # Past this many requests in flight, due requests are not sent but counted as failed
+    # ("backlog"): an overloaded server would otherwise grow the client's queue without bound
+    # until the client itself, not the server, sets the pace.
+    max_outstanding: int = 1000
+
+    async def run(
+        self, requests: Iterator[tuple[str, dict, bytes]], rate: float, stop: asyncio.Event
+    ) -> None:
+        """Sends until `requests` runs out or `stop` is set, then waits for the answers."""
+        # Keep-alive, as wrk uses: both then measure intake, not TCP handshakes.
+        connector = aiohttp.TCPConnector(limit=self.connections)
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        tasks: set[asyncio.Task] = set()
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            start = time.monotonic()
+            slot = 0
+            while not stop.is_set():
+                due = int((time.monotonic() - start) * rate) + 1
+                self.max_lag = max(self.max_lag, time.monotonic() - start - slot / rate)
+                for request in _take(requests, due - slot):
+                    if len(tasks) >= self.max_outstanding:
+                        self.samples.append(Sample(slot / rate, None, None, "backlog"))
+                    else:
+                        post = self._post(session, start, slot / rate, *request)
+                        task = asyncio.create_task(post)
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                    slot += 1
+                if slot < due:  # requests exhausted
+                    break
+                await asyncio.sleep(max(0.0, start + slot / rate - time.monotonic()))
+            if tasks and self.cancel_on_stop:
+                for task in list(tasks):
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            elif tasks:
+                await asyncio.wait(tasks)
+
+    def throughput(self) -> float:
+        """200s per second, from the start to the last 200 (answers drain after the schedule)."""
+        ok = [s.answered for s in self.samples if s.outcome == "200"]
+        return round(len(ok) / max(ok), 1) if ok else 0.0
+
+    def summary(self) -> dict[str, object]:
+        # A request without an answer counts as the timeout: percentiles are then lower bounds
+        # rather than figures of the lucky requests only.
+        latencies = [self.timeout if s.latency is None else s.latency for s in self.samples]
+        return {
+            "requests": len(self.samples),
+            "req_per_s": self.throughput(),
+            "p50_ms": percentile(latencies, 50),
+            "p99_ms": percentile(latencies, 99),
+            "max_ms": percentile(latencies, 100),
+            "non_200": dict(Counter(s.outcome for s in self.samples if s.outcome != "200")),
+            "client_max_lag_ms": round(self.max_lag * 1000, 1),
+        }
+
+    async def _post(
+        self,
+        session: aiohttp.ClientSession,
+        start: float,
+        due: float,
+        path: str,
+        headers: dict,
+        data: bytes,
+    ) -> None:
+        began = time.monotonic()
+        sample = Sample(due, None, None, "")
+        try:
+            async with session.post(self.base_url + path, data=data, headers=headers) as answer:
+                content = await answer.read()
+                now = time.monotonic()
+                sample.latency, sample.service = now - start - due, now - began
+                sample.answered = now - start
+                sample.outcome = str(answer.status)
+                if answer.status == 200:
+                    summary = json.loads(content)
+                    sample.delivery = summary["delivery"]
+                    sample.created = summary["clicks_created"]
+                    sample.duplicates = summary["duplicates"]
+        except TimeoutError:
+            sample.outcome = "timeout"
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            sample.outcome = "reset"
+        except aiohttp.ClientError as exc:
+            sample.outcome = type(exc).__name__
+        self.samples.append(sample)
+
+
+def _take(iterator: Iterator, count: int) -> list:
+    return [item for _, item in zip(range(max(0, count)), iterator, strict=False)]
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0-100) of seconds, in ms."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return round(ordered[index] * 1000, 1)
+
+
+def per_request(used: dict[str, float], requests: int, load: str = "load") -> dict[str, object]:
+    n = max(requests, 1)
+    return {
+        "cpu_ms_per_request": {
+            "gunicorn": round(used["gunicorn"] * 1000 / n, 2),
+            "postgres": round(used["postgres"] * 1000 / n, 2),
+            load: round(used["load"] * 1000 / n, 2),
+        },
+        "commits_per_request": round(used["commits"] / n, 2),
+        "wal_bytes_per_request": round(used["wal"] / n),
+    }
+
+
+def median_of(runs: list[dict], *fields: str) -> dict:
+    """Medians over the rounds of `fields` (the first also listed per round); errors summed."""
+    out = {}
+    for name in fields:
+        values = [r[name] for r in runs if r.get(name) is not None]
+        out[name] = round(statistics.median(values), 1) if values else None
+    non_200: Counter[str] = Counter()
+    for run in runs:
+        non_200.update(run.get("non_200", {}))
+    out["non_200"] = dict(non_200)
+    out["per_round"] = [r[fields[0]] for r in runs]
+    return out
+
+
+def ratio(app: list[dict], pgbench: list[dict]) -> float | None:
+    a = statistics.median(r["req_per_s"] for r in app)
+    b = statistics.median(r["tps"] for r in pgbench if r["tps"])
+    return round(a / b, 3) if b else None
+
+
+@contextmanager
+def rollups_loop(env: dict[str, str], log_path: Path) -> Iterator[dict[str, object]]:
+    """`manage.py update_rollups --loop` alongside gunicorn while the block runs, as a deployment
+    runs it, when the command exists (it is being added concurrently). Yields a dict saying what
+    ran; a loop that died before the end is reported with its exit code and last log line."""
+    try:
+        manage(env, "help", "update_rollups")
+    except RuntimeError:
+        yield {"update_rollups": "not available"}
+        return
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [str(BIN / "python"), "manage.py", "update_rollups", "--loop"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # stopped by its own id below, never by name
+        )
+    info: dict[str, object] = {"update_rollups": "running"}
+    try:
+        yield info
+    finally:
+        if process.poll() is not None:
+            lines = log_path.read_text(errors="replace").strip().splitlines() or [""]
+            info["update_rollups"] = f"exited early ({process.returncode}): {lines[-1][:200]}"
+        else:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
