@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.http import QueryDict, StreamingHttpResponse
 
 from analytics import exports
@@ -125,6 +125,7 @@ def test_copy_export_and_python_rows_agree_cell_for_cell(make_click):
     """The web (PostgreSQL COPY) and the command line (click_rows) write the same cells."""
     campaign = Campaign.objects.create(sender=Sender.HEYOO, external_id="=1+1", name='A, "B"')
     sharer = Contact.objects.create(sender=Sender.HEYOO, email="-x@example.com")
+    empty_name = Campaign.objects.create(sender=Sender.DUB, external_id="-2", name="")
     nasty = [
         {"city": "line\nbreak", "region": "cr\rhere", "url": "", "latitude": 4.0},
         {"city": "-", "region": "-1.5e3", "referer": "-.5", "longitude": -0.0},
@@ -132,6 +133,15 @@ def test_copy_export_and_python_rows_agree_cell_for_cell(make_click):
         {"city": "'quoted'", "region": '"', "device": "mobile", "is_qr": True, "is_bot": True},
         {"sender": Sender.HEYOO, "campaign": campaign, "sharer": sharer, "ip": "10.0.0.1"},
         {"city": "-٣", "region": "+", "utm_campaign": "@", "longitude": 179.99999999999997},
+        {
+            "city": "=1+1",
+            "region": "\t-1",
+            "referer": "@1",
+            "utm_source": "+1e5",
+            "utm_medium": "-",
+        },
+        {"latitude": float("-inf"), "longitude": float("nan"), "url": "-Infinity"},
+        {"latitude": float("inf"), "longitude": -1e-05, "campaign": empty_name},
     ]
     for index, fields in enumerate(nasty):
         make_click(at(4, microsecond=index * 1000 if index % 2 else 0), **fields)
@@ -143,7 +153,20 @@ def test_copy_export_and_python_rows_agree_cell_for_cell(make_click):
     # Cell for cell; only the line ends differ (COPY writes \n, the command line \r\n).
     assert csv_table(web) == csv_table(python.encode())
     assert len(csv_table(web)) == len(nasty) + 1
-    assert [csv_table(web)[-1][i] for i in (9, 8, 25)] == ["'-٣", "'+", "'@"]
+    rows = [dict(zip(CLICK_COLUMNS, row, strict=True)) for row in csv_table(web)[1:]]
+    by_city = {row["city"]: row for row in rows}
+    assert [by_city["'-٣"][column] for column in ("region", "utm_campaign")] == ["'+", "'@"]
+    assert [by_city["'=1+1"][column] for column in ("region", "referer", "utm_source")] == [
+        "'\t-1",
+        "'@1",
+        "+1e5",
+    ]
+    infinite = [row for row in rows if row["latitude"].endswith("Infinity")]
+    assert [(row["latitude"], row["longitude"], row["url"]) for row in infinite] == [
+        ("Infinity", "-1e-05", ""),
+        ("'-Infinity", "NaN", "'-Infinity"),
+    ]
+    assert [infinite[0]["campaign"], infinite[0]["campaign_external_id"]] == ["", "-2"]
 
 
 def test_float_text_matches_postgresql(db):
@@ -176,14 +199,15 @@ def test_clicks_csv_streams_rows_as_the_client_reads_them(marketer_client, monke
     )
     monkeypatch.setattr(exports, "STREAM_CHUNK_BYTES", 4096)
     rows_read = 0
-    read = psycopg.Copy.read
+    copy_rows = exports._copy_rows
 
-    def counting_read(copy):
+    def counting_rows(pg, copy):
         nonlocal rows_read
-        rows_read += 1
-        return read(copy)
+        for row in copy_rows(pg, copy):
+            rows_read += 1
+            yield row
 
-    monkeypatch.setattr(psycopg.Copy, "read", counting_read)
+    monkeypatch.setattr(exports, "_copy_rows", counting_rows)
 
     response = marketer_client.get(f"/export/clicks.csv?{OCTOBER}")
     chunks = iter(response.streaming_content)
@@ -193,7 +217,80 @@ def test_clicks_csv_streams_rows_as_the_client_reads_them(marketer_client, monke
     assert first.count(b"\n") < 100
     rest = b"".join(chunks)
     assert (first + rest).count(b"\n") == 3001
-    assert rows_read == 3001  # and the empty read that ends the COPY
+    assert rows_read == 3000
+
+
+class _Starved:
+    """A connection whose libpq never has a row buffered: every row, and the end of the COPY,
+    then come through psycopg's own read."""
+
+    def __init__(self) -> None:
+        self.pgconn = self
+
+    def get_copy_data(self, async_: int) -> tuple[int, memoryview]:
+        return 0, memoryview(b"")
+
+
+def copy_rows(statement: str, starved: bool, monkeypatch) -> tuple[list, list, Exception | None]:
+    """What exports._copy_rows yields for ``statement``, what psycopg's read returned meanwhile,
+    and the error it raised, on a connection of its own as the export uses."""
+    reads = []
+    read = psycopg.Copy.read
+
+    def recording_read(copy):
+        try:
+            row = read(copy)
+        except psycopg.Error:
+            reads.append("error")
+            raise
+        reads.append(bytes(row))
+        return row
+
+    monkeypatch.setattr(psycopg.Copy, "read", recording_read)
+    db = connections[DEFAULT_DB_ALIAS].copy()
+    rows, error = [], None
+    try:
+        db.ensure_connection()
+        pg = db.connection
+        with pg.cursor() as cursor, cursor.copy(statement) as copy:
+            try:
+                for row in exports._copy_rows(_Starved() if starved else pg, copy):
+                    rows.append(bytes(row))
+            except psycopg.Error as exc:
+                error = exc
+    finally:
+        db.close()
+    return rows, reads, error
+
+
+# A small COPY arrives in one piece, so libpq itself reads its end (or error) along with the rows,
+# and _copy_rows must finish the COPY as psycopg would; starved, psycopg's read meets it instead.
+@pytest.mark.parametrize("starved", [False, True], ids=["rows-buffered", "one-row-per-wait"])
+def test_copy_rows_reads_every_row_and_the_end_of_the_copy(db, monkeypatch, starved):
+    statement = "COPY (SELECT g FROM generate_series(1, 5) AS g) TO STDOUT"
+
+    rows, reads, error = copy_rows(statement, starved, monkeypatch)
+
+    assert rows == [b"1\n", b"2\n", b"3\n", b"4\n", b"5\n"]
+    assert error is None
+    if starved:
+        assert reads == [*rows, b""]
+    else:
+        assert b"" not in reads
+
+
+@pytest.mark.parametrize("starved", [False, True], ids=["rows-buffered", "one-row-per-wait"])
+def test_copy_rows_raises_the_error_that_ends_a_copy(db, monkeypatch, starved):
+    statement = "COPY (SELECT 1 / (3 - g) FROM generate_series(1, 5) AS g) TO STDOUT"
+
+    rows, reads, error = copy_rows(statement, starved, monkeypatch)
+
+    assert rows == [b"0\n", b"1\n"]
+    assert isinstance(error, psycopg.errors.DivisionByZero)
+    if starved:
+        assert reads == [*rows, "error"]
+    else:
+        assert "error" not in reads
 
 
 @committed
