@@ -138,14 +138,14 @@ def app_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def manage(env: dict[str, str], *args: str) -> str:
+def manage(env: dict[str, str], *args: str, timeout: float = 180) -> str:
     done = subprocess.run(
         [str(BIN / "python"), "manage.py", *args],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
     )
     if done.returncode:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -160,7 +160,8 @@ def prepare_database(env: dict[str, str]) -> dict[str, tuple[str, str]]:
         # Woodpecker does not sign (the model refuses a secret); the others all authenticate.
         secret = "" if sender == "woodpecker" else f"whsec_{secrets.token_hex(24)}"
         args = ["create_webhook", sender, "--name", f"reliability {sender}"]
-        args += ["--token", secrets.token_urlsafe(24)]
+        # One argument: a token may start with "-", which argparse would read as an option.
+        args += [f"--token={secrets.token_urlsafe(24)}"]
         if secret:
             args += ["--secret", secret]
         path = manage(env, *args).strip().splitlines()[-1]
