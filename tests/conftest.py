@@ -144,7 +144,9 @@ def marketer_client(client, marketer):
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    """Each test starts with full per-endpoint buckets (they live in the process)."""
-    from analytics import ratelimit
+    """Each test starts with full per-endpoint buckets and no remembered campaigns, links or
+    contacts (both live in the process; a rolled-back test's rows are gone)."""
+    from analytics import intake, ratelimit
 
     ratelimit.reset()
+    intake.forget_known_rows()
