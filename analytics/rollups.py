@@ -149,6 +149,8 @@ def rebuild(start: datetime | None = None, end: datetime | None = None) -> int:
         if full:
             for statement in rebuild_indexes:
                 cursor.execute(statement)
+        # Fresh statistics, or the planner takes a rebuilt table for an empty one.
+        cursor.execute(f"ANALYZE {_TABLE}")
         cursor.execute("SELECT count(*) FROM rollup_source")
         return cursor.fetchone()[0]
 
@@ -441,7 +443,10 @@ def _part_sql(
 
     selects, params = [], []
     if group:
-        selects.append(connection.ops.quote_name(DIMENSIONS[group].column))
+        column = connection.ops.quote_name(DIMENSIONS[group].column)
+        # Grouping compares bytes, not the database's locale rules: same groups, and a sort
+        # over thousands of cities several times faster. The order shown is decided in Python.
+        selects.append(column if group == "campaign" else f'{column} COLLATE "C"')
     if bucket:
         selects.append(f"date_trunc(%s, {time_col} AT TIME ZONE %s)")
         params += [bucket, f.tz.key]
