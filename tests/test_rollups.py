@@ -50,6 +50,7 @@ def _answers(f: ClickFilter, dimension: str) -> dict[str, object]:
         "summary": stats.summary(f),
         "timeseries": stats.timeseries(f),
         "breakdown": stats.breakdown(f, dimension, limit=None),
+        "campaigns": stats.campaigns(f),
     }
 
 
