@@ -4,9 +4,10 @@
 - ``update()`` (the ``update_rollups`` command, every second in production) adds pending clicks to
   the rollups and deletes their pending rows in one transaction per batch. Batching is what keeps
   a thousand webhooks a second from queueing on the same hot rows (this hour, this campaign).
-- ``counts()`` answers a stats query from the coarsest rollup periods that fit inside its range,
-  the clicks themselves for the edges no period covers, and the pending clicks, in one statement:
-  answers are exact, and a click counts from the moment its webhook is answered.
+- ``analytics.rollup_reads.counts()`` answers a stats query from the coarsest rollup periods
+  that fit inside its range, the clicks themselves for the edges no period covers, and the
+  pending clicks, in one statement: answers are exact, and a click counts from the moment its
+  webhook is answered.
 - ``rebuild()`` recomputes a range from the clicks: after a bulk load, retention or a change of
   ``SETS``.
 
@@ -15,18 +16,14 @@ minutes, so a local hour, day, week or month is always a whole number of quarter
 Asia/Kolkata or Asia/Kathmandu get exact answers, not hour-shifted ones.
 """
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Q
 
-from analytics.filters import DIMENSIONS, ClickFilter
+from analytics.filters import DIMENSIONS
 from analytics.models import Click, PendingRollup, Rollup
 
 Grain = Rollup.Grain
@@ -107,7 +104,7 @@ def rebuild(start: datetime | None = None, end: datetime | None = None) -> int:
     A full rebuild (no range) drops the rollup indexes and builds them again afterwards, which
     is several times faster than maintaining them row by row; dashboards wait meanwhile.
     """
-    start = _floor(start, Grain.MONTH) if start else None
+    start = period_start(start, Grain.MONTH) if start else None
     end = _month_ceil(end) if end else None
     clicks_sql, clicks_params = _range_sql("c.occurred_at", start, end)
     period_sql, period_params = _range_sql("period", start, end)
@@ -268,63 +265,8 @@ def _update_sql() -> str:
 _UPDATE_SQL = _update_sql()
 
 
-# ---------------------------------------------------------------------------------------------
-# Reading
-
-
-@dataclass(frozen=True)
-class Cover:
-    """Which rollup periods and which raw click ranges together make up a query's time span."""
-
-    dims: tuple[str, ...] | None  # the set read, None when the clicks answer it all
-    periods: dict[Grain, list[tuple[datetime, datetime]]]
-    raw: list[tuple[datetime, datetime]]
-
-
-def plan(f: ClickFilter, group: str | None, edges: Sequence[datetime]) -> Cover:
-    """The cover of the spans between consecutive ``edges`` (UTC instants) for this query."""
-    needed = set(f.include) | set(f.exclude) | ({group} if group else set())
-    dims = None
-    if settings.STATS_USE_ROLLUPS:
-        dims = next((d for d in SETS if needed <= set(d)), None)
-    if dims is None:
-        return Cover(None, {}, _merge([(lo, hi) for lo, hi in pairwise(edges)]))
-    grains = SETS[dims]
-    periods: dict[Grain, list[tuple[datetime, datetime]]] = {g: [] for g in grains}
-    raw: list[tuple[datetime, datetime]] = []
-    for lo, hi in pairwise(edges):
-        for grain, piece in _cover(lo, hi, grains):
-            (raw if grain is None else periods[grain]).append(piece)
-    return Cover(dims, {g: _merge(p) for g, p in periods.items() if p}, _merge(raw))
-
-
-def _cover(
-    lo: datetime, hi: datetime, grains: frozenset[Grain]
-) -> Iterator[tuple[Grain | None, tuple[datetime, datetime]]]:
-    """Greedy: the coarsest whole period that starts here and fits, else clicks up to the next
-    boundary of the finest grain kept."""
-    ordered = sorted(grains, reverse=True)
-    finest = ordered[-1]
-    t = lo
-    while t < hi:
-        for grain in ordered:
-            if _floor(t, grain) == t and _step(t, grain) <= hi:
-                # Run on at this grain up to where a coarser one could take over.
-                stop = _floor(hi, grain)
-                for coarser in (g for g in ordered if g > grain):
-                    boundary = _step(_floor(t, coarser), coarser)
-                    stop = min(stop, max(boundary, _step(t, grain)))
-                yield grain, (t, stop)
-                t = stop
-                break
-        else:
-            boundary = _step(_floor(t, finest), finest)
-            stop = min(hi, boundary)
-            yield None, (t, stop)
-            t = stop
-
-
-def _floor(t: datetime, grain: Grain) -> datetime:
+def period_start(t: datetime, grain: Grain) -> datetime:
+    """The start of the UTC period of ``grain`` that holds ``t``."""
     t = t.astimezone(UTC)
     if grain == Grain.QUARTER:
         return t.replace(minute=t.minute - t.minute % 15, second=0, microsecond=0)
@@ -332,7 +274,7 @@ def _floor(t: datetime, grain: Grain) -> datetime:
     return day if grain == Grain.DAY else day.replace(day=1)
 
 
-def _step(t: datetime, grain: Grain) -> datetime:
+def next_period(t: datetime, grain: Grain) -> datetime:
     """The start of the next period after the aligned instant ``t``."""
     if grain == Grain.QUARTER:
         return t + timedelta(minutes=15)
@@ -342,153 +284,5 @@ def _step(t: datetime, grain: Grain) -> datetime:
 
 
 def _month_ceil(t: datetime) -> datetime:
-    floor = _floor(t, Grain.MONTH)
-    return floor if floor == t else _step(floor, Grain.MONTH)
-
-
-def _merge(pieces: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for lo, hi in sorted(pieces):
-        if merged and merged[-1][1] >= lo:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-def counts(
-    f: ClickFilter,
-    edges: Sequence[datetime],
-    *,
-    group: str | None = None,
-    bucket: str | None = None,
-    by_bot: bool = False,
-    apply_bot_rule: bool = True,
-) -> list[tuple]:
-    """(keys…, clicks, unique, qr) rows for the filter's dimensions within ``edges``.
-
-    Keys, in order: the ``group`` dimension's value, the local ``bucket`` start (naive, in the
-    filter's zone, as date_trunc names it), ``is_bot`` when ``by_bot``.
-    """
-    cover = plan(f, group, edges)
-    keys: list[str] = []
-    if group:
-        keys.append(DIMENSIONS[group].column)
-    parts, params = [], []
-    sources = []
-    if cover.dims is not None:
-        rollup_ranges = [(g, r) for g, ranges in cover.periods.items() for r in ranges]
-        if rollup_ranges:
-            sources.append(("rollup", rollup_ranges))
-            sources.append(("pending", rollup_ranges))
-    if cover.raw:
-        sources.append(("raw", [(None, r) for r in cover.raw]))
-    for kind, ranges in sources:
-        sql, part_params = _part_sql(kind, ranges, f, cover.dims, group, bucket, by_bot,
-                                     apply_bot_rule)  # fmt: skip
-        parts.append(sql)
-        params += part_params
-    width = len(keys) + bool(bucket) + by_bot
-    if not parts:
-        return []
-    key_list = ", ".join(f"k{i}" for i in range(width))
-    sql = f"""
-        SELECT {key_list}{", " if width else ""}sum(c)::bigint, sum(u)::bigint, sum(q)::bigint
-        FROM ({" UNION ALL ".join(parts)}) AS parts
-        {"GROUP BY " + key_list if width else ""}
-    """
-    if cover.dims is None:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    # A few thousand rollup rows: starting parallel workers (the planner is tempted by the
-    # raw parts' estimates) cost ~20 ms, many times the query itself.
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _part_sql(
-    kind: str,
-    ranges: list[tuple[Grain | None, tuple[datetime, datetime]]],
-    f: ClickFilter,
-    dims: tuple[str, ...] | None,
-    group: str | None,
-    bucket: str | None,
-    by_bot: bool,
-    apply_bot_rule: bool,
-) -> tuple[str, list]:
-    model = Rollup if kind == "rollup" else Click
-    time_col = "period" if kind == "rollup" else "occurred_at"
-    where = f.dimension_q()
-    if apply_bot_rule:
-        where &= f.bot_q()
-    spans = Q()
-    for grain, (lo, hi) in ranges:
-        span = Q(**{f"{time_col}__gte": lo, f"{time_col}__lt": hi})
-        if kind == "rollup":
-            span &= Q(grain=grain)
-        spans |= span
-    where &= spans
-    if kind == "rollup":
-        where &= Q(dims=dims_key(dims))
-        if group is None and set(dims) <= set(f.include):
-            # Every column of the unique index before the period is then pinned (the set's by
-            # the filter, the others to empty, is_bot to one or both values), so one value's
-            # periods are a single index range. Otherwise rollup_set_period serves the range.
-            where &= _empty_q(dims)
-            if not apply_bot_rule or f.bots != "exclude":
-                where &= Q(is_bot__in=[False, True])
-    if kind == "pending":
-        where &= Q(pendingrollup__isnull=False)
-    queryset = model.objects.filter(where)
-    compiler = queryset.query.get_compiler(connection=connection)
-    where_sql, where_params = queryset.query.where.as_sql(compiler, connection)
-    from_parts, from_params = compiler.get_from_clause()
-    from_sql = " ".join(from_parts)
-
-    selects, params = [], []
-    if group:
-        column = connection.ops.quote_name(DIMENSIONS[group].column)
-        # Grouping compares bytes, not the database's locale rules: same groups, and a sort
-        # over thousands of cities several times faster. The order shown is decided in Python.
-        selects.append(column if group == "campaign" else f'{column} COLLATE "C"')
-    if bucket:
-        selects.append(f"date_trunc(%s, {time_col} AT TIME ZONE %s)")
-        params += [bucket, f.tz.key]
-    if by_bot:
-        selects.append("is_bot")
-    keys = [f"{expr} AS k{i}" for i, expr in enumerate(selects)]
-    if kind == "rollup":
-        measures = "sum(clicks) AS c, sum(uniques) AS u, sum(qr) AS q"
-    else:
-        measures = (
-            "count(*) AS c, count(*) FILTER (WHERE is_unique) AS u,"
-            " count(*) FILTER (WHERE is_qr) AS q"
-        )
-    group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-    sql = f"SELECT {', '.join([*keys, measures])} FROM {from_sql} WHERE {where_sql}{group_by}"
-    return sql, [*params, *from_params, *where_params]
-
-
-def _empty_q(dims: tuple[str, ...]) -> Q:
-    """Pin the columns outside the set to their empty value: the unique index's leading columns
-    then become equalities, so one campaign's quarter hours are a single index range."""
-    q = Q()
-    for key, spec in DIMENSIONS.items():
-        if key not in dims:
-            empty = None if spec.column == "campaign_id" else ""
-            q &= Q(**{f"{spec.column}__isnull": True} if empty is None else {spec.column: empty})
-    return q
-
-
-def local_edges(starts: Sequence[datetime], tz: ZoneInfo, start: datetime, end: datetime) -> list:
-    """UTC instants where each naive local bucket start begins, clipped to [start, end]."""
-    edges = [start]
-    for naive in starts[1:]:
-        instant = naive.replace(tzinfo=tz).astimezone(UTC)
-        if start < instant < end and instant > edges[-1]:
-            edges.append(instant)
-    edges.append(end)
-    return edges
+    floor = period_start(t, Grain.MONTH)
+    return floor if floor == t else next_period(floor, Grain.MONTH)

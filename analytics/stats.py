@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import OuterRef, Q, Subquery
 
-from analytics import rollups
+from analytics import rollup_reads
 from analytics.filters import DIMENSIONS, ClickFilter
 from analytics.models import Campaign, Device, Sender
 from analytics.senders.normalize import country_name
@@ -49,7 +49,7 @@ def timeseries(f: ClickFilter) -> dict[str, object]:
 def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[str, object]:
     """Top ``limit`` values (None: all) of a dimension with counts and shares, rest as "other"."""
     spec = DIMENSIONS[dimension]
-    counted = rollups.counts(f, [f.start, f.end], group=dimension)
+    counted = rollup_reads.counts(f, [f.start, f.end], group=dimension)
     # Most clicked first; ties by value, unknown (NULL) last, so the order is stable.
     counted.sort(key=lambda row: (-row[1], row[0] is None, row[0] if row[0] is not None else 0))
     total_clicks = sum(row[1] for row in counted)
@@ -89,10 +89,8 @@ def campaigns(f: ClickFilter) -> list[dict[str, object]]:
     Counts follow every filter (country, device, bots…); campaigns without a matching click are
     listed with zero, most clicked first.
     """
-    counts = {
-        campaign: (clicks, unique)
-        for campaign, clicks, unique, _qr in rollups.counts(f, [f.start, f.end], group="campaign")
-    }
+    counted = rollup_reads.counts(f, [f.start, f.end], group="campaign")
+    counts = {campaign: (clicks, unique) for campaign, clicks, unique, _qr in counted}
     rows = list(
         Campaign.objects.filter(_campaign_scope(f)).values("id", "name", "external_id", "sender")
     )
@@ -140,8 +138,8 @@ def _sparklines(f: ClickFilter) -> dict[int | None, list[int]]:
     starts = bucket_starts(f.start, f.end, f.tz, bucket)
     index = {start: position for position, start in enumerate(starts)}
     lines: dict[int | None, list[int]] = {None: [0] * len(starts)}
-    edges = rollups.local_edges(starts, f.tz, f.start, f.end)
-    for campaign, start, clicks, _unique, _qr in rollups.counts(
+    edges = rollup_reads.local_edges(starts, f.tz, f.start, f.end)
+    for campaign, start, clicks, _unique, _qr in rollup_reads.counts(
         f, edges, group="campaign", bucket=bucket
     ):
         position = index.get(start)
@@ -152,8 +150,8 @@ def _sparklines(f: ClickFilter) -> dict[int | None, list[int]]:
 
 def _series(f: ClickFilter, bucket: str) -> list[dict[str, object]]:
     starts = bucket_starts(f.start, f.end, f.tz, bucket)
-    edges = rollups.local_edges(starts, f.tz, f.start, f.end)
-    by_start = {start: (clicks, unique) for start, clicks, unique, _qr in rollups.counts(
+    edges = rollup_reads.local_edges(starts, f.tz, f.start, f.end)
+    by_start = {start: (clicks, unique) for start, clicks, unique, _qr in rollup_reads.counts(
         f, edges, bucket=bucket
     )}  # fmt: skip
     series = []
@@ -238,7 +236,7 @@ def filter_labels(f: ClickFilter) -> dict[str, dict[str, str]]:
 
 def _figures(f: ClickFilter) -> dict[str, object]:
     # Bots are counted whatever the bot rule: the card says how many were filtered out.
-    by_bot = {is_bot: row for is_bot, *row in rollups.counts(
+    by_bot = {is_bot: row for is_bot, *row in rollup_reads.counts(
         f, [f.start, f.end], by_bot=True, apply_bot_rule=False
     )}  # fmt: skip
     humans, bots = by_bot.get(False, [0, 0, 0]), by_bot.get(True, [0, 0, 0])
