@@ -97,9 +97,6 @@ def counts(
     filter's zone, as date_trunc names it), ``is_bot`` when ``by_bot``.
     """
     cover = plan(f, group, edges)
-    keys: list[str] = []
-    if group:
-        keys.append(DIMENSIONS[group].column)
     parts, params = [], []
     sources = []
     if cover.dims is not None:
@@ -114,7 +111,7 @@ def counts(
                                      apply_bot_rule)  # fmt: skip
         parts.append(sql)
         params += part_params
-    width = len(keys) + bool(bucket) + by_bot
+    width = bool(group) + bool(bucket) + by_bot
     if not parts:
         return []
     key_list = ", ".join(f"k{i}" for i in range(width))
@@ -123,14 +120,11 @@ def counts(
         FROM ({" UNION ALL ".join(parts)}) AS parts
         {"GROUP BY " + key_list if width else ""}
     """
-    if cover.dims is None:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    # A few thousand rollup rows: starting parallel workers (the planner is tempted by the
-    # raw parts' estimates) cost ~20 ms, many times the query itself.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        if cover.dims is not None:
+            # A few thousand rollup rows: starting parallel workers (the planner is tempted by
+            # the raw parts' estimates) costs ~20 ms, many times the query itself.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -209,7 +203,9 @@ def _empty_q(dims: tuple[str, ...]) -> Q:
     return q
 
 
-def local_edges(starts: Sequence[datetime], tz: ZoneInfo, start: datetime, end: datetime) -> list:
+def local_edges(
+    starts: Sequence[datetime], tz: ZoneInfo, start: datetime, end: datetime
+) -> list[datetime]:
     """UTC instants where each naive local bucket start begins, clipped to [start, end]."""
     edges = [start]
     for naive in starts[1:]:
