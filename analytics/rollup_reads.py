@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from analytics.filters import DIMENSIONS, ClickFilter
 from analytics.models import Click, Rollup
-from analytics.rollups import SETS, Grain, dims_key, next_period, period_start
+from analytics.rollups import SETS, Grain, dims_key, empty_value, next_period, period_start
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def _empty_q(dims: tuple[str, ...]) -> Q:
     q = Q()
     for key, spec in DIMENSIONS.items():
         if key not in dims:
-            empty = None if spec.column == "campaign_id" else ""
+            empty = empty_value(spec.column)
             q &= Q(**{f"{spec.column}__isnull": True} if empty is None else {spec.column: empty})
     return q
 

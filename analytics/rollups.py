@@ -189,16 +189,21 @@ def _range_sql(column: str, start: datetime | None, end: datetime | None) -> tup
     return " AND ".join(parts), params
 
 
+def empty_value(column: str) -> str | None:
+    """What a dimension column holds in the rows of sets without it: NULL campaign, else ''."""
+    return None if column == "campaign_id" else ""
+
+
 def _member_sql(dims: Sequence[str]) -> tuple[str, str]:
     """(select list, group list) of a set's dimension columns; columns outside the set are
-    written empty (NULL campaign, '')."""
+    written empty."""
     selects, groups = [], []
     for key, spec in DIMENSIONS.items():
         if key in dims:
             selects.append(spec.column)
             groups.append(spec.column)
         else:
-            selects.append("NULL::bigint" if spec.column == "campaign_id" else "''")
+            selects.append("NULL::bigint" if empty_value(spec.column) is None else "''")
     return ", ".join(selects), ", ".join(["is_bot", *groups])
 
 

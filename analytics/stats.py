@@ -134,14 +134,10 @@ def _last_clicks(f: ClickFilter, campaign_ids: list[int]) -> dict[int, datetime]
 
 def _sparklines(f: ClickFilter) -> dict[int | None, list[int]]:
     """Clicks per bucket for each campaign; the None key holds the empty line's length."""
-    bucket = f.bucket
-    starts = bucket_starts(f.start, f.end, f.tz, bucket)
+    starts, counted = _per_bucket(f, f.bucket, group="campaign")
     index = {start: position for position, start in enumerate(starts)}
     lines: dict[int | None, list[int]] = {None: [0] * len(starts)}
-    edges = rollup_reads.local_edges(starts, f.tz, f.start, f.end)
-    for campaign, start, clicks, _unique, _qr in rollup_reads.counts(
-        f, edges, group="campaign", bucket=bucket
-    ):
+    for campaign, start, clicks, _unique, _qr in counted:
         position = index.get(start)
         if campaign is not None and position is not None:
             lines.setdefault(campaign, [0] * len(starts))[position] = clicks
@@ -149,17 +145,23 @@ def _sparklines(f: ClickFilter) -> dict[int | None, list[int]]:
 
 
 def _series(f: ClickFilter, bucket: str) -> list[dict[str, object]]:
-    starts = bucket_starts(f.start, f.end, f.tz, bucket)
-    edges = rollup_reads.local_edges(starts, f.tz, f.start, f.end)
-    by_start = {start: (clicks, unique) for start, clicks, unique, _qr in rollup_reads.counts(
-        f, edges, bucket=bucket
-    )}  # fmt: skip
+    starts, counted = _per_bucket(f, bucket)
+    by_start = {start: (clicks, unique) for start, clicks, unique, _qr in counted}
     series = []
     for start in starts:
         clicks, unique = by_start.get(start, (0, 0))
         aware = start.replace(tzinfo=f.tz)
         series.append({"t": aware.isoformat(), "clicks": clicks, "unique": unique})
     return series
+
+
+def _per_bucket(
+    f: ClickFilter, bucket: str, group: str | None = None
+) -> tuple[list[datetime], list[tuple]]:
+    """Every bucket's naive local start, and the counts per (group value,) bucket start."""
+    starts = bucket_starts(f.start, f.end, f.tz, bucket)
+    edges = rollup_reads.local_edges(starts, f.tz, f.start, f.end)
+    return starts, rollup_reads.counts(f, edges, group=group, bucket=bucket)
 
 
 def bucket_starts(start: datetime, end: datetime, tz: ZoneInfo, bucket: str) -> list[datetime]:
