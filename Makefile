@@ -19,11 +19,14 @@ $(STAMP): pyproject.toml
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
 
-# A development server. On an empty database it first loads demo data and the user demo/demo.
+# A development server and the processing worker beside it (stopped with the server). On an
+# empty database it first loads demo data and the user demo/demo.
 run: export DEBUG ?= true
 run: migrate
 	$(BIN)/python manage.py create_demo_user
 	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py run_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 demo: migrate
@@ -40,8 +43,8 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Soak, PostgreSQL-outage and abuse runs against gunicorn on a scratch database (see
-# RELIABILITY.md); RELIABILITY_ARGS=--quick for 30 s runs.
+# Soak, PostgreSQL-outage, kill -9 and abuse runs against gunicorn and the processing worker on
+# a scratch database (see RELIABILITY.md); RELIABILITY_ARGS=--quick for short runs (~4 min).
 reliability: install
 	$(BIN)/python bench/reliability.py $(RELIABILITY_ARGS)
 

@@ -133,7 +133,8 @@ class Delivery(models.Model):
     """One webhook request exactly as received, kept whatever became of it."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
+        # Accepted and durable, waiting for the processing worker (analytics.intake).
+        RECEIVED = "received", "Received (queued)"
         PROCESSED = "processed", "Processed"
         DUPLICATE = "duplicate", "Duplicate"
         IGNORED = "ignored", "Ignored"
@@ -152,10 +153,29 @@ class Delivery(models.Model):
     ignored = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # How late the delivery's newest click reached us (received_at - its occurred_at); the
+    # intake health page watches it.
+    click_lag = models.DurationField(null=True, blank=True)
+    # Set on deliveries accepted into the local spool while PostgreSQL was away; replaying the
+    # spool inserts each one once whatever happens mid-replay (ON CONFLICT on this id).
+    spool_id = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["spool_id"],
+                condition=models.Q(spool_id__isnull=False),
+                name="delivery_unique_spool_id",
+            ),
+        ]
         indexes = [
+            # The processing worker's queue: the oldest deliveries still to process.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status="received"),
+                name="delivery_queue",
+            ),
             # reprocess_deliveries and the admin's status filter: "failed since <date>".
             models.Index(fields=["status", "received_at"], name="delivery_status_since"),
             # An endpoint's recent deliveries, newest first.

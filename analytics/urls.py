@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from analytics import api, views, webhooks
+from analytics import api, health_views, views, webhooks
 from analytics.api_clicks import CampaignListView, ClickListView
 from analytics.report_views import clicks_csv, report_csv, report_zip
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("campaigns/", views.campaigns, name="campaigns"),
     path("breakdown/<str:dimension>/", views.breakdown_page, name="breakdown_page"),
+    path("intake/", health_views.intake_health, name="intake-health"),
     path("api/stats/summary/", api.SummaryView.as_view(), name="api-stats-summary"),
     path("api/stats/timeseries/", api.TimeseriesView.as_view(), name="api-stats-timeseries"),
     path(

@@ -1,10 +1,16 @@
-"""``POST /webhooks/<sender>/<token>/``: authenticate, store raw, process, answer.
+"""``POST /webhooks/<sender>/<token>/``: authenticate, make the raw delivery durable, answer.
 
-The answers are part of the interface senders rely on: 200 for every accepted delivery (duplicates
-and non-click events included), 400 for a body that does not fit, 401 for a bad signature, 404 for
-an unknown endpoint, 411 for a chunked body, 413 for an oversized body, 429 past the endpoint's
-rate, 503 while the database is down. Never a redirect, and never 410: Woodpecker unsubscribes
-on it.
+Accepting is all this view does; the processing worker (``manage.py run_worker``) turns accepted
+deliveries into clicks in batches. Senders disable receivers that fail (Dub after 20 failed
+attempts), so an authenticated delivery is answered 200 whether PostgreSQL is up (stored there)
+or down (stored in the local spool, moved over when it is back), and whatever the rate.
+
+The answers are part of the interface: 200 for every accepted delivery, with its id and status
+(duplicates and non-click events included: what became of it shows on the delivery later); 400
+for a body that is not JSON of the sender's top-level shape (kept, as failed); 401 for a bad
+signature, 404 for an unknown endpoint, 411 for a chunked body, 413 for an oversized body; 429
+only past the optional WEBHOOK_RATE_LIMIT; 503 only when neither PostgreSQL nor the spool can
+take the delivery. Never a redirect, and never 410: Woodpecker unsubscribes on it.
 """
 
 import hashlib
@@ -12,13 +18,14 @@ import hmac
 import logging
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from analytics import intake, ratelimit
-from analytics.models import Delivery, Sender, WebhookEndpoint
-from analytics.senders import PayloadError
+from analytics import acceptance, ratelimit
+from analytics.acceptance import Accepted, EndpointsUnknown
+from analytics.models import Sender, WebhookEndpoint
+from analytics.senders import PayloadError, check_shape
+from analytics.spool import SpoolUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +41,16 @@ def receive_webhook(request: HttpRequest, sender: str, token: str) -> HttpRespon
         return response
     try:
         return _receive(request, sender, token)
-    except (OperationalError, InterfaceError) as exc:
-        # One line, not a traceback: an outage answers hundreds of these a second.
-        logger.warning("Database unavailable while receiving a %s webhook: %s", sender, exc)
-        response = _error(503, "The database is unavailable; please retry shortly.")
+    except (SpoolUnavailable, EndpointsUnknown) as exc:
+        # PostgreSQL is away and so is the disk (or nothing is known of the endpoints yet).
+        logger.error("Cannot accept a %s webhook: %s", sender, exc)
+        response = _error(503, "The receiver cannot store deliveries right now; please retry.")
         response["Retry-After"] = "30"
         return response
 
 
 def _receive(request: HttpRequest, sender: str, token: str) -> HttpResponse:
-    endpoint = _find_endpoint(sender, token)
+    endpoint = acceptance.find_endpoint(sender, token) if sender in Sender.values else None
     if endpoint is None:
         return _error(404, f"No {sender} webhook endpoint has this URL.")
     if not endpoint.is_active:
@@ -72,59 +79,31 @@ def _receive(request: HttpRequest, sender: str, token: str) -> HttpResponse:
     auth_error = _authenticate(endpoint, request, body)
     if auth_error:
         return _error(401, auth_error)
-    # Charged after authentication, so whoever merely knows the URL cannot spend the real
-    # sender's allowance with unsigned requests.
+    # Off by default; charged after authentication, so whoever merely knows the URL cannot
+    # spend the real sender's allowance with unsigned requests.
     wait = ratelimit.retry_after(endpoint.pk)
     if wait:
         response = _error(429, f"Too many deliveries to this endpoint; retry in {wait} s.")
         response["Retry-After"] = str(wait)
         return response
 
-    # One transaction, one commit (the WAL flush is the price of a durable webhook): the raw
-    # delivery and everything it implies. process() works in a savepoint and records a failure
-    # on the delivery, so a body that cannot be processed is still kept, as failed.
-    with transaction.atomic():
-        delivery = intake.receive(
-            endpoint, body, _stored_headers(request), request.META.get("REMOTE_ADDR") or None
-        )
-        try:
-            intake.process(delivery)
-        except PayloadError as exc:
-            failure = _error(400, str(exc), delivery=delivery.pk)
-        except (OperationalError, InterfaceError):
-            raise  # nothing is kept; the sender gets 503 and retries
-        except Exception:
-            logger.exception("Delivery %s failed to process", delivery.pk)
-            failure = _error(
-                500,
-                "The delivery was stored but could not be processed; it will be reprocessed.",
-                delivery=delivery.pk,
-            )
-        else:
-            failure = None
-    return failure or JsonResponse(_summary(delivery))
+    headers = _stored_headers(request)
+    remote_addr = request.META.get("REMOTE_ADDR") or None
+    try:
+        check_shape(endpoint.sender, body)
+    except PayloadError as exc:
+        # Kept, as failed, so the admin can repair and reprocess it; the sender hears why.
+        accepted = acceptance.accept(endpoint, body, headers, remote_addr, error=str(exc))
+        kept = _accepted_body(accepted)
+        return _error(400, str(exc), delivery=kept["delivery"], kept_as=kept["status"])
+    return JsonResponse(_accepted_body(acceptance.accept(endpoint, body, headers, remote_addr)))
 
 
-def _summary(delivery: Delivery) -> dict[str, object]:
-    return {
-        "delivery": delivery.pk,
-        "status": delivery.status,
-        "clicks_created": delivery.clicks_created,
-        "duplicates": delivery.duplicates,
-        "ignored": delivery.ignored,
-    }
-
-
-def _find_endpoint(sender: str, token: str) -> WebhookEndpoint | None:
-    """The endpoint whose token matches, compared in constant time against each of the sender's."""
-    if sender not in Sender.values:
-        return None
-    found = None
-    for endpoint in WebhookEndpoint.objects.filter(sender=sender):
-        for valid in endpoint.valid_tokens():
-            if hmac.compare_digest(valid.encode(), token.encode()):
-                found = endpoint
-    return found
+def _accepted_body(accepted: Accepted) -> dict[str, object]:
+    body: dict[str, object] = {"delivery": accepted.delivery_id, "status": accepted.status}
+    if accepted.spool_id:
+        body["spool_id"] = str(accepted.spool_id)
+    return body
 
 
 def _authenticate(endpoint: WebhookEndpoint, request: HttpRequest, body: bytes) -> str:

@@ -182,9 +182,28 @@ LOGGING = {
 
 # Deliveries larger than this are refused with 413 before they are read.
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
-# Deliveries per second (and burst) one endpoint may send to one worker before getting 429.
-WEBHOOK_RATE_LIMIT = env_int("WEBHOOK_RATE_LIMIT", 500)
+# An optional guard against abuse: deliveries per second (and burst) one endpoint may send to one
+# web process before getting 429. 0, the default, never refuses an authenticated sender: senders
+# disable receivers that answer 429 (Dub after 20 in a row), and a burst only slows processing.
+WEBHOOK_RATE_LIMIT = env_int("WEBHOOK_RATE_LIMIT", 0)
 WEBHOOK_RATE_BURST = env_int("WEBHOOK_RATE_BURST", 1000, minimum=1)
+# Where web processes keep deliveries accepted while PostgreSQL is away (analytics/spool.py);
+# the processing worker on the same host moves them into PostgreSQL when it answers again.
+WEBHOOK_SPOOL_PATH = Path(
+    env_str("WEBHOOK_SPOOL_PATH", str(VAR_DIR / "spool" / "deliveries.sqlite3"))
+)
+# Seconds a web process authenticates from its copy of the endpoints before reading them again
+# (a disabled endpoint or a rotated token takes effect in other processes within this time).
+WEBHOOK_ENDPOINT_CACHE_SECONDS = env_int("WEBHOOK_ENDPOINT_CACHE_SECONDS", 5, minimum=0)
+# After PostgreSQL fails, seconds during which deliveries go straight to the spool.
+WEBHOOK_DATABASE_RETRY_SECONDS = env_int("WEBHOOK_DATABASE_RETRY_SECONDS", 1, minimum=1)
+# Deliveries the processing worker turns into clicks per transaction (run_worker).
+WORKER_BATCH_SIZE = env_int("WORKER_BATCH_SIZE", 200, minimum=1)
+# The intake health page warns about an endpoint that received in the week before but nothing
+# for this many hours: the first sign that a sender disabled its webhook.
+INTAKE_SILENCE_HOURS = env_int("INTAKE_SILENCE_HOURS", 6, minimum=1)
+# ...and about queued deliveries older than this many seconds: the worker is down or behind.
+INTAKE_BACKLOG_WARNING_SECONDS = env_int("INTAKE_BACKLOG_WARNING_SECONDS", 300, minimum=1)
 # Store visitors' IP addresses truncated (IPv4 /24, IPv6 /48) once the visitor hash is taken.
 TRUNCATE_IPS = env_bool("TRUNCATE_IPS", True)
 # Days to keep clicks and raw deliveries; 0 keeps them forever (see apply_retention).

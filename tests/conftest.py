@@ -20,21 +20,41 @@ def js_json(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def post_webhook(client, endpoint: WebhookEndpoint, body: bytes, **headers: str):
-    """POST ``body`` to the endpoint, signed or with its bearer token when it has a secret."""
+def post_webhook(client, endpoint: WebhookEndpoint, body: bytes, *, process=True, **headers):
+    """POST ``body`` to the endpoint, signed or with its bearer token when it has a secret.
+
+    Then, unless ``process=False``, the processing worker's work: every queued delivery is
+    processed, so the database shows what the delivery became.
+    """
     if endpoint.secret and endpoint.sender in (Sender.DUB, Sender.HEYOO):
         headers.setdefault(signature_header(endpoint.sender), sign(endpoint.secret, body))
     if endpoint.secret and endpoint.sender == Sender.OPPTIMA:
         headers.setdefault("Authorization", f"Bearer {endpoint.secret}")
-    return client.post(
+    response = client.post(
         endpoint.get_absolute_url(), body, content_type="application/json", headers=headers
     )
+    if process:
+        process_queue()
+    return response
+
+
+def process_queue() -> None:
+    """Process every queued delivery, as ``run_worker`` does."""
+    from analytics import intake
+
+    while intake.process_queued(1000).total:
+        pass
+
+
+def accepted(delivery_pk: int) -> dict:
+    """The JSON body a webhook answers 200 with: the delivery is stored and queued."""
+    return {"delivery": delivery_pk, "status": "received"}
 
 
 def summary(
     delivery_pk: int, status: str, *, created: int = 0, duplicates: int = 0, ignored: int = 0
 ) -> dict:
-    """The JSON body a webhook answers 200 with."""
+    """A processed delivery's outcome, as ``outcome`` reads it."""
     return {
         "delivery": delivery_pk,
         "status": status,
@@ -44,6 +64,21 @@ def summary(
     }
 
 
+def outcome(response) -> dict:
+    """What became of the delivery a 200 accepted, in the shape of ``summary``."""
+    from analytics.models import Delivery
+
+    pk = response.json()["delivery"]
+    delivery = Delivery.objects.get(pk=pk)
+    return summary(
+        pk,
+        delivery.status,
+        created=delivery.clicks_created,
+        duplicates=delivery.duplicates,
+        ignored=delivery.ignored,
+    )
+
+
 def assert_kept_as_failed(response, body: bytes) -> str:
     """Check a 400 whose delivery was kept byte for byte as failed; return the error."""
     from analytics.models import Delivery
@@ -51,11 +86,32 @@ def assert_kept_as_failed(response, body: bytes) -> str:
     assert response.status_code == 400
     error = response.json()["error"]
     delivery = Delivery.objects.get()
-    assert response.json()["delivery"] == delivery.pk
+    assert response.json() == {"error": error, "delivery": delivery.pk, "kept_as": "failed"}
     assert delivery.status == Delivery.Status.FAILED
     assert delivery.error == error
     assert bytes(delivery.body) == body
     return error
+
+
+def assert_failed_in_processing(response, body: bytes) -> str:
+    """Check a 200 whose delivery was accepted, then kept byte for byte as failed by processing
+    with no click of its own; return the error processing recorded.
+
+    Deep shape errors (a missing field, a bad time) are the worker's to find: the sender is told
+    only that the delivery was accepted.
+    """
+    from analytics.models import Click, Delivery
+
+    assert response.status_code == 200
+    delivery = Delivery.objects.get(pk=response.json()["delivery"])
+    assert response.json() == accepted(delivery.pk)
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.error
+    assert delivery.attempts == 1
+    assert (delivery.clicks_created, delivery.duplicates, delivery.ignored) == (0, 0, 0)
+    assert bytes(delivery.body) == body
+    assert not Click.objects.filter(delivery=delivery).exists()
+    return delivery.error
 
 
 @pytest.fixture
@@ -143,10 +199,15 @@ def marketer_client(client, marketer):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """Each test starts with full per-endpoint buckets and no remembered campaigns, links or
-    contacts (both live in the process; a rolled-back test's rows are gone)."""
-    from analytics import intake, ratelimit
+def _fresh_intake_state(settings, tmp_path):
+    """Each test starts with full per-endpoint buckets, no remembered endpoints (both live in
+    the process; a rolled-back test's rows are gone) and a spool file of its own."""
+    from analytics import acceptance, ratelimit, spool
 
     ratelimit.reset()
-    intake.forget_known_rows()
+    acceptance.forget_endpoints()
+    spool.close()
+    settings.WEBHOOK_SPOOL_PATH = tmp_path / "spool" / "deliveries.sqlite3"
+    yield
+    spool.close()
+    acceptance.forget_endpoints()

@@ -10,7 +10,14 @@ from django.core.management import CommandError, call_command
 
 from analytics.models import Click, Delivery, WebhookEndpoint
 from analytics.senders import dub
-from tests.conftest import js_json, payload, post_webhook
+from tests.conftest import (
+    assert_failed_in_processing,
+    js_json,
+    outcome,
+    payload,
+    post_webhook,
+    process_queue,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +54,7 @@ def test_the_printed_path_receives_webhooks(client):
     response = client.post(
         out.strip(), js_json(payload("woodpecker_link_clicked")), content_type="application/json"
     )
+    process_queue()
 
     assert response.status_code == 200
     assert Click.objects.get().endpoint == WebhookEndpoint.objects.get()
@@ -150,14 +158,13 @@ def _parser_bug(body, zone):
 
 
 def post_while_broken(client, monkeypatch, endpoint, body: bytes) -> Delivery:
-    """POST while the Dub parser is broken: the delivery is kept, failed, for reprocessing."""
+    """POST, and process, while the Dub parser is broken: the sender hears 200 (accepting does
+    not parse), and processing keeps the delivery, failed, for reprocessing."""
     with monkeypatch.context() as patch:
         patch.setattr(dub, "parse", _parser_bug)
         response = post_webhook(client, endpoint, body)
-    assert response.status_code == 500
-    delivery = Delivery.objects.get(pk=response.json()["delivery"])
-    assert delivery.status == Delivery.Status.FAILED
-    return delivery
+    assert assert_failed_in_processing(response, body) == "parser bug"
+    return Delivery.objects.get(pk=response.json()["delivery"])
 
 
 def dub_click(click_id: str, **click: object) -> bytes:
@@ -201,12 +208,13 @@ def test_reprocessing_is_idempotent(client, monkeypatch, dub_endpoint):
 def test_reprocessing_a_body_that_still_does_not_fit_keeps_it_failed(client, dub_endpoint):
     response = post_webhook(client, dub_endpoint, b"not json")
     assert response.status_code == 400
+    assert Delivery.objects.get().attempts == 0  # refused by the view: never processed
 
     out, err = run("reprocess_deliveries")
 
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.FAILED
-    assert delivery.attempts == 2
+    assert delivery.attempts == 1
     assert f"Delivery {delivery.pk}:" in err
     assert "JSON" in err
     assert out.strip() == "Reprocessed 1 deliveries (1 failed); 0 clicks created."
@@ -266,7 +274,7 @@ def four_clicks(client, dub_endpoint, heyoo_endpoint, woodpecker_endpoint, oppti
     ]:
         response = post_webhook(client, endpoint, body)
         assert response.status_code == 200
-        assert response.json()["clicks_created"] == 1
+        assert outcome(response)["clicks_created"] == 1
     return {click.sender: click for click in Click.objects.all()}
 
 
@@ -432,22 +440,41 @@ def test_export_neutralizes_formulas_but_keeps_negative_numbers(
     assert rows["opptima"]["latitude"] == "4.60971"
 
 
-def test_reprocess_picks_up_deliveries_an_outage_left_received(client, dub_endpoint):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from analytics import intake
-
+def test_reprocess_leaves_queued_deliveries_to_the_worker_unless_asked(client, dub_endpoint):
     body = js_json(payload("dub_link_clicked"))
-    stuck = intake.receive(dub_endpoint, body, {}, None)  # stored, then the database went away
-    fresh = intake.receive(dub_endpoint, body, {}, None)  # may be in flight in a worker
-    Delivery.objects.filter(pk=stuck.pk).update(received_at=timezone.now() - timedelta(minutes=5))
+    queued = post_webhook(client, dub_endpoint, body, process=False).json()["delivery"]
 
-    run("reprocess_deliveries")
+    out, _ = run("reprocess_deliveries")
 
-    stuck.refresh_from_db()
-    fresh.refresh_from_db()
-    assert stuck.status == Delivery.Status.PROCESSED
-    assert fresh.status == Delivery.Status.RECEIVED
+    assert out.strip() == "Reprocessed 0 deliveries (none matched); 0 clicks created."
+    assert Delivery.objects.get(pk=queued).status == Delivery.Status.RECEIVED
+    assert not Click.objects.exists()
+
+    out, _ = run("reprocess_deliveries", "--status", "received")
+
+    assert out.strip() == "Reprocessed 1 deliveries (1 processed); 1 clicks created."
+    assert Delivery.objects.get(pk=queued).status == Delivery.Status.PROCESSED
     assert Click.objects.count() == 1
+
+
+def test_reprocess_by_id_takes_any_status_unless_one_is_given(client, monkeypatch, dub_endpoint):
+    failed = post_while_broken(client, monkeypatch, dub_endpoint, dub_click("by-id"))
+    post_webhook(client, dub_endpoint, dub_click("other"))
+    processed = Delivery.objects.get(status=Delivery.Status.PROCESSED)
+
+    out, _ = run("reprocess_deliveries", "--id", str(processed.pk))
+
+    assert out.strip() == "Reprocessed 1 deliveries (1 duplicate); 0 clicks created."
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == (Delivery.Status.FAILED, 1)  # not named
+
+    out, _ = run("reprocess_deliveries", "--id", str(failed.pk), "--status", "processed")
+
+    assert out.strip() == "Reprocessed 0 deliveries (none matched); 0 clicks created."
+    failed.refresh_from_db()
+    assert failed.attempts == 1
+
+    out, _ = run("reprocess_deliveries", "--id", str(failed.pk), "--id", str(processed.pk))
+
+    assert out.strip() == "Reprocessed 2 deliveries (1 duplicate, 1 processed); 1 clicks created."
+    assert sorted(Click.objects.values_list("external_id", flat=True)) == ["by-id", "other"]

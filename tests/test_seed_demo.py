@@ -34,6 +34,7 @@ def test_seed_demo_feeds_all_four_senders_through_intake(seeded):
     deliveries = Delivery.objects.all()
     assert set(deliveries.values_list("endpoint__sender", flat=True)) == set(Sender.values)
     assert not deliveries.filter(status=Delivery.Status.FAILED).exists()
+    assert not deliveries.filter(status=Delivery.Status.RECEIVED).exists()  # all processed
     assert deliveries.filter(status=Delivery.Status.IGNORED).exists()  # lead.created, opens…
     # Exactly CLICKS distinct clicks are generated; the tolerance is for a chance collision.
     assert CLICKS - 5 <= Click.objects.count() <= CLICKS

@@ -3,7 +3,15 @@ import json
 import pytest
 
 from analytics.models import Campaign, Click, Delivery, Link
-from tests.conftest import DUB_SECRET, js_json, payload, post_webhook, summary
+from tests.conftest import (
+    DUB_SECRET,
+    accepted,
+    js_json,
+    outcome,
+    payload,
+    post_webhook,
+    summary,
+)
 
 
 @pytest.fixture
@@ -15,7 +23,9 @@ def test_dub_link_clicked_is_stored_as_one_normalized_click(client, dub_endpoint
     response = post_webhook(client, dub_endpoint, js_json(link_clicked))
 
     assert response.status_code == 200
-    assert response.json()["clicks_created"] == 1
+    delivery = Delivery.objects.get()
+    assert response.json() == accepted(delivery.pk)
+    assert outcome(response) == summary(delivery.pk, "processed", created=1)
     click = Click.objects.get()
     assert click.sender == "dub"
     assert click.external_id == click.click_key == "yNrYm0F6r1KMnq6N"
@@ -109,7 +119,7 @@ def test_dub_redelivery_creates_no_second_click(client, dub_endpoint, link_click
     response = post_webhook(client, dub_endpoint, js_json(link_clicked))
 
     assert response.status_code == 200
-    assert response.json() == summary(Delivery.objects.latest("pk").pk, "duplicate", duplicates=1)
+    assert outcome(response) == summary(Delivery.objects.latest("pk").pk, "duplicate", duplicates=1)
     assert Click.objects.count() == 1
     assert Delivery.objects.count() == 2
 
@@ -119,7 +129,7 @@ def test_dub_non_click_events_are_kept_and_ignored(client, dub_endpoint, name):
     response = post_webhook(client, dub_endpoint, js_json(payload(name)))
 
     assert response.status_code == 200
-    assert response.json()["ignored"] == 1
+    assert outcome(response)["ignored"] == 1
     assert not Click.objects.exists()
     assert Delivery.objects.get().status == Delivery.Status.IGNORED
 

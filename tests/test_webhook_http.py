@@ -1,14 +1,26 @@
 """The HTTP contract of ``POST /webhooks/<sender>/<token>/`` that every sender relies on."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
-from analytics import intake
-from analytics.models import Click, Delivery, WebhookEndpoint
+from analytics import acceptance, intake, spool
+from analytics.models import Click, Delivery, Link, WebhookEndpoint
 from analytics.webhooks import sign
-from tests.conftest import DUB_SECRET, js_json, payload, post_webhook
+from tests.conftest import (
+    DUB_SECRET,
+    accepted,
+    assert_failed_in_processing,
+    assert_kept_as_failed,
+    js_json,
+    outcome,
+    payload,
+    post_webhook,
+    process_queue,
+)
 
 
 @pytest.fixture
@@ -149,9 +161,10 @@ def test_the_trailing_slash_is_optional_and_never_redirects(
         headers={"Dub-Signature": sign(DUB_SECRET, dub_click_body)},
         follow=False,
     )
+    process_queue()
 
     assert response.status_code == 200
-    assert response.json()["clicks_created"] == 1
+    assert outcome(response)["clicks_created"] == 1
     assert Click.objects.count() == 1
 
 
@@ -164,28 +177,29 @@ def test_the_trailing_slash_is_optional_and_never_redirects(
 def test_a_body_that_is_not_json_answers_400_and_is_kept_as_failed(client, dub_endpoint, body):
     response = post_webhook(client, dub_endpoint, body)
 
-    answer = assert_json_error(response, 400)
-    delivery = Delivery.objects.get()
-    assert answer["delivery"] == delivery.pk
-    assert "JSON" in answer["error"]
-    assert delivery.status == Delivery.Status.FAILED
-    assert delivery.error == answer["error"]
-    assert bytes(delivery.body) == body
-    assert delivery.attempts == 1
+    assert_json_error(response, 400)
+    error = assert_kept_as_failed(response, body)
+    assert "JSON" in error
+    assert Delivery.objects.get().attempts == 0  # refused by the view: never processed
     assert not Click.objects.exists()
 
 
-def test_a_json_body_of_the_wrong_shape_answers_400_naming_the_field(
+def test_a_json_body_of_the_wrong_shape_is_accepted_then_fails_naming_the_field(
     client, dub_endpoint, dub_click_body
 ):
+    # The view checks only the top-level shape; the rest is the worker's, and the sender, which
+    # cannot fix its payload anyway, is not told.
     event = json.loads(dub_click_body)
     del event["data"]["click"]["id"]
+    body = js_json(event)
 
-    response = post_webhook(client, dub_endpoint, js_json(event))
+    response = post_webhook(client, dub_endpoint, body)
 
-    answer = assert_json_error(response, 400)
-    assert "data.click.id" in answer["error"]
-    assert Delivery.objects.get().status == Delivery.Status.FAILED
+    assert response["Content-Type"] == "application/json"
+    assert assert_failed_in_processing(response, body) == (
+        "data.click.id must be a string, got nothing."
+    )
+    assert not Click.objects.exists()
 
 
 # --- stored headers -------------------------------------------------------------------------
@@ -257,59 +271,119 @@ def test_the_remote_address_is_stored(client, woodpecker_endpoint):
 
 # --- database outages -----------------------------------------------------------------------
 
-
-def _outage(*args, **kwargs):
-    raise OperationalError("connection to server at 127.0.0.1, port 5432 failed")
+DRIVER_MESSAGE = "connection to server at 127.0.0.1, port 5432 failed"
 
 
-def _assert_service_unavailable(response) -> None:
-    body = assert_json_error(response, 503)
-    assert response["Retry-After"].isdigit()
-    assert int(response["Retry-After"]) > 0
-    assert "database" in body["error"].lower()
-    assert "Traceback" not in response.content.decode()
+@contextmanager
+def database_down(table: str = "") -> Iterator[list[str]]:
+    """Every statement (or every one naming ``table``) fails as it does when PostgreSQL has
+    stopped; yields the statements that were attempted."""
+    attempted: list[str] = []
+
+    def refuse(execute, sql, params, many, context):
+        attempted.append(sql)
+        if table in sql:
+            raise OperationalError(DRIVER_MESSAGE)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse):
+        yield attempted
+
+
+def assert_spooled(response) -> str:
+    """A 200 for a delivery kept in the spool; its spool id."""
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer == {"delivery": None, "status": "spooled", "spool_id": answer["spool_id"]}
     assert "5432" not in response.content.decode()  # no driver message leaks out
+    return answer["spool_id"]
 
 
-def test_database_down_while_finding_the_endpoint_answers_503(
-    client, monkeypatch, dub_endpoint, dub_click_body
+def assert_replayed_once(spool_id: str, body: bytes) -> None:
+    """With PostgreSQL back, the spooled delivery moves into it exactly once and is processed."""
+    assert spool.pending() == 1
+    assert acceptance.replay_spool() == 1
+    assert acceptance.replay_spool() == 0
+    assert spool.pending() == 0
+    delivery = Delivery.objects.get()
+    assert (str(delivery.spool_id), bytes(delivery.body)) == (spool_id, body)
+    assert delivery.status == Delivery.Status.RECEIVED
+    process_queue()
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PROCESSED
+    assert Click.objects.get().delivery == delivery
+
+
+def test_database_down_while_storing_the_delivery_spools_it_and_answers_200(
+    client, dub_endpoint, dub_click_body
 ):
-    monkeypatch.setattr(WebhookEndpoint.objects, "filter", _outage)
+    # A first delivery: this process knows the endpoints (and has saved their snapshot).
+    assert post_webhook(client, dub_endpoint, dub_click_body, process=False).status_code == 200
+    Delivery.objects.all().delete()
 
-    response = post_webhook(client, dub_endpoint, dub_click_body)
+    with database_down() as attempted:
+        response = post_webhook(client, dub_endpoint, dub_click_body, process=False)
 
-    _assert_service_unavailable(response)
-
-
-def test_database_down_while_storing_the_delivery_answers_503(
-    client, monkeypatch, dub_endpoint, dub_click_body
-):
-    monkeypatch.setattr(intake, "receive", _outage)
-
-    response = post_webhook(client, dub_endpoint, dub_click_body)
-
-    _assert_service_unavailable(response)
+    spool_id = assert_spooled(response)
+    assert len(attempted) == 1  # the INSERT, refused; nothing else needed the database
     assert not Delivery.objects.exists()
+    assert_replayed_once(spool_id, dub_click_body)
 
 
-def test_database_down_while_processing_answers_503_and_keeps_nothing_half_done(
-    client, monkeypatch, dub_endpoint, dub_click_body
+def test_database_down_while_finding_the_endpoint_authenticates_from_the_snapshot(
+    client, dub_endpoint, dub_click_body
 ):
-    # Delivery and clicks commit together: the sender is told to retry, and its retry finds
-    # no half-stored delivery to trip over.
-    monkeypatch.setattr(intake, "process", _outage)
+    # A first request reads the endpoints and keeps their snapshot in the spool file; then the
+    # web process restarts (nothing in memory) while PostgreSQL is down.
+    assert post_webhook(client, dub_endpoint, dub_click_body, process=False).status_code == 200
+    Delivery.objects.all().delete()
+    acceptance.forget_endpoints()
 
-    response = post_webhook(client, dub_endpoint, dub_click_body)
+    with database_down() as attempted:
+        response = post_webhook(client, dub_endpoint, dub_click_body, process=False)
+        forged = post_webhook(
+            client, dub_endpoint, dub_click_body, process=False, **{"Dub-Signature": "0" * 64}
+        )
+        unknown = client.post(
+            "/webhooks/dub/not-the-token/", dub_click_body, content_type="application/json"
+        )
 
-    _assert_service_unavailable(response)
-    assert not Delivery.objects.exists()
+    assert any("analytics_webhookendpoint" in sql for sql in attempted)  # it did try
+    spool_id = assert_spooled(response)
+    assert forged.status_code == 401
+    assert unknown.status_code == 404
+    assert_replayed_once(spool_id, dub_click_body)
+
+
+def test_database_down_while_processing_leaves_the_accepted_delivery_queued(
+    client, dub_endpoint, dub_click_body
+):
+    # The sender has its 200 before processing begins; an outage then only delays the click.
+    response = post_webhook(client, dub_endpoint, dub_click_body, process=False)
+    assert response.json() == accepted(Delivery.objects.get().pk)
+
+    with database_down(table="analytics_click"), pytest.raises(OperationalError):
+        intake.process_queued(100)
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.RECEIVED, 0)
+    assert not Link.objects.exists()  # written before the failure, rolled back with it
     assert not Click.objects.exists()
 
+    process_queue()
 
-def test_database_down_during_head_answers_503(client, monkeypatch, dub_endpoint):
-    monkeypatch.setattr(WebhookEndpoint.objects, "filter", _outage)
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PROCESSED
+    assert Click.objects.get().delivery == delivery
 
-    response = client.head(dub_endpoint.get_absolute_url())
 
-    assert response.status_code == 503
-    assert response["Retry-After"].isdigit()
+def test_database_down_during_head_answers_from_the_endpoint_cache(client, dub_endpoint):
+    url = dub_endpoint.get_absolute_url()
+    assert client.head(url).status_code == 200  # this process now knows the endpoints
+
+    with database_down() as attempted:
+        response = client.head(url)
+
+    assert response.status_code == 200
+    assert attempted == []
+    assert not Delivery.objects.exists()

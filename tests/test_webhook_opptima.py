@@ -4,7 +4,16 @@ import pytest
 from django.core.management import call_command
 
 from analytics.models import Campaign, Click, Contact, Delivery, Sender, WebhookEndpoint
-from tests.conftest import assert_kept_as_failed, js_json, payload, post_webhook, summary
+from tests.conftest import (
+    accepted,
+    assert_failed_in_processing,
+    assert_kept_as_failed,
+    js_json,
+    outcome,
+    payload,
+    post_webhook,
+    summary,
+)
 
 
 @pytest.fixture
@@ -43,7 +52,8 @@ def test_opptima_click_is_stored_as_one_normalized_click(client, opptima_endpoin
 
     assert response.status_code == 200
     delivery = Delivery.objects.get()
-    assert response.json() == summary(delivery.pk, "processed", created=1)
+    assert response.json() == accepted(delivery.pk)
+    assert outcome(response) == summary(delivery.pk, "processed", created=1)
     click = Click.objects.get()
     assert click.sender == "opptima"
     assert click.endpoint == opptima_endpoint
@@ -264,7 +274,7 @@ def test_opptima_redelivery_creates_no_second_click(client, opptima_endpoint, cl
     response = post_webhook(client, opptima_endpoint, js_json(click_event))
 
     assert response.status_code == 200
-    assert response.json() == summary(Delivery.objects.latest("pk").pk, "duplicate", duplicates=1)
+    assert outcome(response) == summary(Delivery.objects.latest("pk").pk, "duplicate", duplicates=1)
     assert Click.objects.count() == 1
     assert Delivery.objects.count() == 2
 
@@ -282,7 +292,7 @@ def test_opptima_non_click_events_are_kept_and_ignored(client, opptima_endpoint,
 
     assert response.status_code == 200
     delivery = Delivery.objects.get()
-    assert response.json() == summary(delivery.pk, "ignored", ignored=1)
+    assert outcome(response) == summary(delivery.pk, "ignored", ignored=1)
     assert delivery.status == Delivery.Status.IGNORED
     assert delivery.event_type == event_type
     assert not Click.objects.exists()
@@ -329,23 +339,21 @@ def test_opptima_rejects_a_click_of_the_wrong_shape_naming_the_field(
     client, opptima_endpoint, click_event, break_event
 ):
     expected_error = break_event(click_event)
+    body = js_json(click_event)
 
-    response = post_webhook(client, opptima_endpoint, js_json(click_event))
+    response = post_webhook(client, opptima_endpoint, body)
 
-    assert response.status_code == 400
-    assert response.json()["error"] == expected_error
-    delivery = Delivery.objects.get()
-    assert delivery.status == Delivery.Status.FAILED
-    assert delivery.error == expected_error
+    assert assert_failed_in_processing(response, body) == expected_error
     assert not Click.objects.exists()
 
 
 def test_opptima_rejects_a_json_array_body(client, opptima_endpoint, click_event):
-    response = post_webhook(client, opptima_endpoint, js_json([click_event]))
+    body = js_json([click_event])
 
-    assert response.status_code == 400
-    assert "JSON object" in response.json()["error"]
-    assert Delivery.objects.get().status == Delivery.Status.FAILED
+    response = post_webhook(client, opptima_endpoint, body)
+
+    assert "JSON object" in assert_kept_as_failed(response, body)
+    assert not Click.objects.exists()
 
 
 # --- reprocessing ------------------------------------------------------------------------------
@@ -355,7 +363,8 @@ def test_opptima_failed_delivery_is_reprocessed_after_its_body_is_repaired(
     client, opptima_endpoint, click_event
 ):
     broken = {**click_event, "timestamp": "02/10/2020 15:07:31"}
-    assert post_webhook(client, opptima_endpoint, js_json(broken)).status_code == 400
+    response = post_webhook(client, opptima_endpoint, js_json(broken))
+    assert_failed_in_processing(response, js_json(broken))
     delivery = Delivery.objects.get()
 
     # An admin rewrites the date in ISO form.
@@ -391,10 +400,9 @@ def test_opptima_failed_delivery_is_reprocessed_after_a_parser_fix(
 
     monkeypatch.setattr(opptima, "parse", broken_parse)
     response = post_webhook(client, opptima_endpoint, js_json(click_event))
-    assert response.status_code == 400
+    error = assert_failed_in_processing(response, js_json(click_event))
+    assert error == "timestamp is not an ISO 8601 timestamp: '2020-10-02 15:07:31'."
     delivery = Delivery.objects.get()
-    assert delivery.status == Delivery.Status.FAILED
-    assert "timestamp" in delivery.error
 
     monkeypatch.undo()  # the fix is deployed
     call_command("reprocess_deliveries", stdout=StringIO(), stderr=StringIO())
@@ -422,7 +430,7 @@ def test_opptima_second_click_by_same_email_in_same_campaign_is_not_unique(
 
     response = post_webhook(client, opptima_endpoint, js_json(again))
 
-    assert response.json()["clicks_created"] == 1
+    assert outcome(response)["clicks_created"] == 1
     assert Click.objects.get(occurred_at_raw="2020-10-02 15:07:31").is_unique is True
     assert Click.objects.get(occurred_at_raw="2020-10-02 15:20:00").is_unique is False
 

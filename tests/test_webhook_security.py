@@ -81,6 +81,21 @@ def test_a_flooding_endpoint_gets_429_while_others_are_served(
     assert Delivery.objects.filter(endpoint=dub_endpoint).count() == 2
 
 
+def test_without_a_configured_rate_limit_an_authenticated_burst_is_all_accepted(
+    client, settings, dub_endpoint, body
+):
+    # Senders disable receivers that answer 429 (Dub after 20 in a row): off unless configured.
+    assert settings.WEBHOOK_RATE_LIMIT == 0
+    settings.WEBHOOK_RATE_BURST = 1  # what any configured rate would allow at once
+
+    statuses = [
+        post_webhook(client, dub_endpoint, body, process=False).status_code for _ in range(5)
+    ]
+
+    assert statuses == [200] * 5
+    assert Delivery.objects.filter(endpoint=dub_endpoint).count() == 5
+
+
 def test_secrets_never_reach_the_stored_delivery(client, opptima_endpoint):
     post_webhook(client, opptima_endpoint, js_json(payload("opptima_click")))
 

@@ -23,12 +23,13 @@ from django.utils.text import Truncator
 from analytics import intake
 from analytics.admin.base import CachedValuesFilter, LargeTableAdmin
 from analytics.models import Delivery
-from analytics.senders import PayloadError
 
 logger = logging.getLogger(__name__)
 
 # What the admin may show of a failure: enough to act on, not a wall of text.
 _MAX_LISTED_FAILURES = 5
+# Deliveries processed per transaction by the Reprocess action.
+_REPROCESS_CHUNK = 500
 
 
 def pretty_body(body: bytes) -> str:
@@ -215,33 +216,29 @@ class DeliveryAdmin(LargeTableAdmin):
 
     @admin.action(description="Reprocess selected deliveries", permissions=["change"])
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
         outcomes: Counter[str] = Counter()
         clicks = 0
         failures: list[str] = []
-        # defer(None): the changelist's queryset leaves out the bodies, which processing reads.
-        deliveries = queryset.defer(None).select_related("endpoint").order_by("pk")
-        for delivery in deliveries.iterator(chunk_size=500):
+        for start in range(0, len(ids), _REPROCESS_CHUNK):
+            chunk = ids[start : start + _REPROCESS_CHUNK]
             try:
-                intake.process(delivery)
+                outcome = intake.process(chunk)
             except (OperationalError, InterfaceError):
-                # The deliveries after this one would fail the same way; none is marked failed.
-                logger.warning("Database unavailable reprocessing delivery %s", delivery.pk)
+                # The deliveries after these would fail the same way; none is marked failed.
+                logger.warning("Database unavailable reprocessing deliveries from %s", chunk[0])
                 self.message_user(
                     request,
-                    f"The database became unavailable at delivery {delivery.pk}; it and the "
+                    f"The database became unavailable at delivery {chunk[0]}; it and the "
                     "deliveries after it were left as they were.",
                     messages.ERROR,
                 )
                 break
-            except PayloadError:
-                pass  # the body still does not fit; process() recorded why on the delivery
-            except Exception:
-                logger.exception("Reprocessing delivery %s failed", delivery.pk)
-            if delivery.status == Delivery.Status.FAILED:
-                error = Truncator(delivery.error).chars(200)
-                failures.append(f"delivery {delivery.pk}: {error}")
-            outcomes[delivery.status] += 1
-            clicks += delivery.clicks_created
+            outcomes.update(outcome.deliveries)
+            clicks += outcome.clicks_created
+            failures += [
+                f"delivery {pk}: {Truncator(error).chars(200)}" for pk, error in outcome.failures
+            ]
 
         level = messages.WARNING if failures else messages.SUCCESS
         self.message_user(request, reprocess_summary(outcomes, clicks), level)

@@ -105,3 +105,22 @@ def parser_for(sender: str) -> Parser:
         Sender.OPPTIMA: opptima.parse,
     }
     return parsers[sender]
+
+
+# The top-level shape each sender's body has, checked before a delivery is accepted; the rest of
+# the shape is the parser's, in the processing worker.
+_SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
+    Sender.DUB: ((dict,), "The body must be a JSON object with id, event and data."),
+    Sender.HEYOO: ((dict,), "The body must be a JSON object with id, event, timestamp and data."),
+    Sender.WOODPECKER: ((list, dict), "The body must be a JSON array of Woodpecker events."),
+    Sender.OPPTIMA: ((dict,), "The body must be a JSON object with type, event and campid."),
+}
+
+
+def check_shape(sender: str, body: bytes) -> None:
+    """Raise ``PayloadError`` unless the body is JSON of the sender's top-level shape."""
+    from analytics.senders.fields import load_json
+
+    kinds, message = _SHAPES[sender]
+    if not isinstance(load_json(body), kinds):
+        raise PayloadError(message)

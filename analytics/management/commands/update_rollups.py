@@ -10,8 +10,9 @@ from analytics import rollups
 
 class Command(BaseCommand):
     help = (
-        "Add newly stored clicks to the rollup tables the dashboard reads. Run it with --loop "
-        "beside the web server; the stats stay exact without it, only slower as clicks pile up."
+        "Add newly stored clicks to the rollup tables the dashboard reads. run_worker does this "
+        "every second already; use this after a bulk change, or --loop to run it on its own. "
+        "The stats stay exact without it, only slower as clicks pile up."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
