@@ -28,20 +28,25 @@ class Dimension:
     key: str
     label: str
     column: str
+    # This dimension's bit in Rollup.dims, the stored name of every rollup set. Stored in every
+    # rollup row: never renumber (that needs a migration that rebuilds the rollups); a new
+    # dimension takes the next unused bit. tests/test_rollup_bits.py pins them.
+    rollup_bit: int
     chart: str = "bar"
 
 
+# The order is the display order (filters, breakdowns, exports); the rollup bits do not follow it.
 DIMENSIONS = {
     d.key: d
     for d in (
-        Dimension("campaign", "Campaign", "campaign_id"),
-        Dimension("country", "Country", "country"),
-        Dimension("device", "Device", "device", chart="doughnut"),
-        Dimension("referer", "Referer", "referer"),
-        Dimension("sender", "Sender", "sender", chart="doughnut"),
-        Dimension("browser", "Browser", "browser"),
-        Dimension("os", "OS", "os"),
-        Dimension("city", "City", "city"),
+        Dimension("campaign", "Campaign", "campaign_id", rollup_bit=0),
+        Dimension("country", "Country", "country", rollup_bit=1),
+        Dimension("device", "Device", "device", rollup_bit=2, chart="doughnut"),
+        Dimension("referer", "Referer", "referer", rollup_bit=3),
+        Dimension("sender", "Sender", "sender", rollup_bit=4, chart="doughnut"),
+        Dimension("browser", "Browser", "browser", rollup_bit=5),
+        Dimension("os", "OS", "os", rollup_bit=6),
+        Dimension("city", "City", "city", rollup_bit=7),
     )
 }
 

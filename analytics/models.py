@@ -407,10 +407,9 @@ class Rollup(models.Model):
         ]
 
     def __str__(self) -> str:
-        from analytics.filters import DIMENSIONS  # filters imports this module
+        from analytics.rollups import dims_names  # rollups imports this module
 
-        names = [key for index, key in enumerate(DIMENSIONS) if self.dims & (1 << index)]
-        label = "|".join(names) or "total"
+        label = "|".join(dims_names(self.dims)) or "total"
         return f"{label} {self.get_grain_display()} {self.period:%Y-%m-%d %H:%M}"
 
 

@@ -9,15 +9,30 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from analytics.filters import DIMENSIONS, ClickFilter
 from analytics.models import Click, Rollup
 from analytics.rollups import SETS, Grain, dims_key, empty_value, next_period, period_start
+
+
+class CountRow(NamedTuple):
+    """One row of ``counts``: its keys, each None unless the call asked for it, then the counts.
+
+    Every call returns this one shape, whatever keys it asked for; read it by name.
+    """
+
+    value: object = None  # the ``group`` dimension's value (campaign: None for no campaign)
+    bucket: datetime | None = None  # local ``bucket`` start, naive, as date_trunc names it
+    is_bot: bool | None = None  # when ``by_bot``
+    clicks: int = 0
+    uniques: int = 0
+    qr: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,12 +105,10 @@ def counts(
     bucket: str | None = None,
     by_bot: bool = False,
     apply_bot_rule: bool = True,
-) -> list[tuple]:
-    """(keys…, clicks, unique, qr) rows for the filter's dimensions within ``edges``.
-
-    Keys, in order: the ``group`` dimension's value, the local ``bucket`` start (naive, in the
-    filter's zone, as date_trunc names it), ``is_bot`` when ``by_bot``.
-    """
+) -> list[CountRow]:
+    """Clicks, unique clicks and QR scans matching the filter within ``edges``: a row per
+    combination of the keys asked for (the ``group`` dimension's value, the local ``bucket``
+    start, the bot flag when ``by_bot``), a single row when none is."""
     cover = plan(f, group, edges)
     parts, params = [], []
     sources = []
@@ -126,7 +139,22 @@ def counts(
             # the raw parts' estimates) costs ~20 ms, many times the query itself.
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        fetched = cursor.fetchall()
+    rows = []
+    for *keys, clicks, uniques, qr in fetched:
+        # The keys come in the order the part queries select them: group, bucket, is_bot.
+        key = iter(keys)
+        rows.append(
+            CountRow(
+                value=next(key) if group else None,
+                bucket=next(key) if bucket else None,
+                is_bot=next(key) if by_bot else None,
+                clicks=clicks,
+                uniques=uniques,
+                qr=qr,
+            )
+        )
+    return rows
 
 
 def _part_sql(
@@ -162,11 +190,7 @@ def _part_sql(
                 where &= Q(is_bot__in=[False, True])
     if kind == "pending":
         where &= Q(pendingrollup__isnull=False)
-    queryset = model.objects.filter(where)
-    compiler = queryset.query.get_compiler(connection=connection)
-    where_sql, where_params = queryset.query.where.as_sql(compiler, connection)
-    from_parts, from_params = compiler.get_from_clause()
-    from_sql = " ".join(from_parts)
+    from_sql, where_sql, from_where_params = _from_where_sql(model.objects.filter(where))
 
     selects, params = [], []
     if group:
@@ -189,7 +213,23 @@ def _part_sql(
         )
     group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
     sql = f"SELECT {', '.join([*keys, measures])} FROM {from_sql} WHERE {where_sql}{group_by}"
-    return sql, [*params, *from_params, *where_params]
+    return sql, [*params, *from_where_params]
+
+
+def _from_where_sql(queryset: QuerySet) -> tuple[str, str, list]:
+    """The FROM and WHERE clauses Django compiles for ``queryset``, and their parameters.
+
+    Django has no public API for one clause of a query, so this reaches into its SQL compiler
+    (``Query.get_compiler``, ``WhereNode.as_sql``, ``SQLCompiler.get_from_clause``: private,
+    free to change in any release). It is the only such use, kept alone here so an upgrade that
+    breaks it breaks one function, which every rollup test runs. The alternatives are worse:
+    ``str(queryset.query)`` inlines parameters unquoted, and building the whole part through
+    annotate()/values() would change the SQL the planner sees (grouping, COLLATE, measures).
+    """
+    compiler = queryset.query.get_compiler(connection=connection)
+    where_sql, where_params = queryset.query.where.as_sql(compiler, connection)
+    from_parts, from_params = compiler.get_from_clause()
+    return " ".join(from_parts), where_sql, [*from_params, *where_params]
 
 
 def _empty_q(dims: tuple[str, ...]) -> Q:

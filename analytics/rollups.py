@@ -68,10 +68,15 @@ _CLICKS = Click._meta.db_table
 
 
 def dims_key(dims: Sequence[str]) -> int:
-    """A set's stored name: one bit per dimension in DIMENSIONS order (campaign 1, country 2,
-    device 4 …), two bytes where "campaign|sender|device|browser|os" took 34 in every row and
-    both indexes."""
-    return sum(1 << index for index, key in enumerate(DIMENSIONS) if key in dims)
+    """A set's stored name: the bits of its dimensions (``Dimension.rollup_bit``: campaign 1,
+    country 2, device 4 …), two bytes where "campaign|sender|device|browser|os" took 34 in
+    every row and both indexes."""
+    return sum(1 << spec.rollup_bit for key, spec in DIMENSIONS.items() if key in dims)
+
+
+def dims_names(dims: int) -> list[str]:
+    """The dimensions of a stored set name, in DIMENSIONS order; ``dims_key`` undone."""
+    return [key for key, spec in DIMENSIONS.items() if dims & (1 << spec.rollup_bit)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -51,20 +51,22 @@ def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[st
     spec = DIMENSIONS[dimension]
     counted = rollup_reads.counts(f, [f.start, f.end], group=dimension)
     # Most clicked first; ties by value, unknown (NULL) last, so the order is stable.
-    counted.sort(key=lambda row: (-row[1], row[0] is None, row[0] if row[0] is not None else 0))
-    total_clicks = sum(row[1] for row in counted)
-    total_unique = sum(row[2] for row in counted)
+    counted.sort(
+        key=lambda row: (-row.clicks, row.value is None, row.value if row.value is not None else 0)
+    )
+    total_clicks = sum(row.clicks for row in counted)
+    total_unique = sum(row.uniques for row in counted)
     fetched = counted if limit is None else counted[:limit]
-    labels = _labels(dimension, [row[0] for row in fetched])
+    labels = _labels(dimension, [row.value for row in fetched])
     rows = [
         {
-            "value": "" if value is None else str(value),
-            "label": labels.get(value, str(value)),
-            "clicks": clicks,
-            "unique": unique,
-            "share": _share(clicks, total_clicks),
+            "value": "" if row.value is None else str(row.value),
+            "label": labels.get(row.value, str(row.value)),
+            "clicks": row.clicks,
+            "unique": row.uniques,
+            "share": _share(row.clicks, total_clicks),
         }
-        for value, clicks, unique, _qr in fetched
+        for row in fetched
     ]
     other_clicks = total_clicks - sum(row["clicks"] for row in rows)
     other_unique = total_unique - sum(row["unique"] for row in rows)
@@ -90,7 +92,7 @@ def campaigns(f: ClickFilter) -> list[dict[str, object]]:
     listed with zero, most clicked first.
     """
     counted = rollup_reads.counts(f, [f.start, f.end], group="campaign")
-    counts = {campaign: (clicks, unique) for campaign, clicks, unique, _qr in counted}
+    counts = {row.value: (row.clicks, row.uniques) for row in counted}
     rows = list(
         Campaign.objects.filter(_campaign_scope(f)).values("id", "name", "external_id", "sender")
     )
@@ -137,16 +139,16 @@ def _sparklines(f: ClickFilter) -> dict[int | None, list[int]]:
     starts, counted = _per_bucket(f, f.bucket, group="campaign")
     index = {start: position for position, start in enumerate(starts)}
     lines: dict[int | None, list[int]] = {None: [0] * len(starts)}
-    for campaign, start, clicks, _unique, _qr in counted:
-        position = index.get(start)
-        if campaign is not None and position is not None:
-            lines.setdefault(campaign, [0] * len(starts))[position] = clicks
+    for row in counted:
+        position = index.get(row.bucket)
+        if row.value is not None and position is not None:
+            lines.setdefault(row.value, [0] * len(starts))[position] = row.clicks
     return lines
 
 
 def _series(f: ClickFilter, bucket: str) -> list[dict[str, object]]:
     starts, counted = _per_bucket(f, bucket)
-    by_start = {start: (clicks, unique) for start, clicks, unique, _qr in counted}
+    by_start = {row.bucket: (row.clicks, row.uniques) for row in counted}
     series = []
     for start in starts:
         clicks, unique = by_start.get(start, (0, 0))
@@ -157,7 +159,7 @@ def _series(f: ClickFilter, bucket: str) -> list[dict[str, object]]:
 
 def _per_bucket(
     f: ClickFilter, bucket: str, group: str | None = None
-) -> tuple[list[datetime], list[tuple]]:
+) -> tuple[list[datetime], list[rollup_reads.CountRow]]:
     """Every bucket's naive local start, and the counts per (group value,) bucket start."""
     starts = bucket_starts(f.start, f.end, f.tz, bucket)
     edges = rollup_reads.local_edges(starts, f.tz, f.start, f.end)
@@ -238,16 +240,17 @@ def filter_labels(f: ClickFilter) -> dict[str, dict[str, str]]:
 
 def _figures(f: ClickFilter) -> dict[str, object]:
     # Bots are counted whatever the bot rule: the card says how many were filtered out.
-    by_bot = {is_bot: row for is_bot, *row in rollup_reads.counts(
-        f, [f.start, f.end], by_bot=True, apply_bot_rule=False
-    )}  # fmt: skip
-    humans, bots = by_bot.get(False, [0, 0, 0]), by_bot.get(True, [0, 0, 0])
-    counted = humans if f.bots == "exclude" else [h + b for h, b in zip(humans, bots, strict=True)]
-    clicks, unique, qr = counted
+    counted = rollup_reads.counts(f, [f.start, f.end], by_bot=True, apply_bot_rule=False)
+    by_bot = {row.is_bot: row for row in counted}
+    zero = rollup_reads.CountRow()  # no matching clicks of that kind
+    humans, bots = by_bot.get(False, zero), by_bot.get(True, zero)
+    shown = [humans] if f.bots == "exclude" else [humans, bots]
+    clicks = sum(row.clicks for row in shown)
+    qr = sum(row.qr for row in shown)
     return {
         "clicks": clicks,
-        "unique": unique,
-        "bots": bots[0],
+        "unique": sum(row.uniques for row in shown),
+        "bots": bots.clicks,
         "qr": qr,
         "qr_share": _share(qr, clicks),
     }
