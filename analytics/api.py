@@ -12,6 +12,7 @@ from analytics.api_schema import (
     ERROR_RESPONSES,
     FILTER_PARAMETERS,
     LIMIT_PARAMETER,
+    RETRY_AFTER_HEADER,
     BreakdownSerializer,
     ErrorSerializer,
     SummarySerializer,
@@ -34,11 +35,12 @@ class _StatsView(APIView):
 
 
 class SummaryView(_StatsView):
-    """Headline figures (clicks, unique, bots, QR share) and their change on the period before."""
+    """Headline figures (clicks, unique, bots, QR share) for the period and the previous one of
+    the same length, and the change between them (none for range=all)."""
 
     @extend_schema(
         tags=["stats"],
-        parameters=FILTER_PARAMETERS,
+        parameters=[*FILTER_PARAMETERS, RETRY_AFTER_HEADER],
         responses={200: SummarySerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
@@ -46,11 +48,12 @@ class SummaryView(_StatsView):
 
 
 class TimeseriesView(_StatsView):
-    """Clicks and unique clicks per hour, day, week or month of the viewer's time zone."""
+    """Clicks and unique clicks per hour, day, week or month of tz, for the period and the
+    previous one."""
 
     @extend_schema(
         tags=["stats"],
-        parameters=FILTER_PARAMETERS,
+        parameters=[*FILTER_PARAMETERS, RETRY_AFTER_HEADER],
         responses={200: TimeseriesSerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
@@ -58,11 +61,11 @@ class TimeseriesView(_StatsView):
 
 
 class BreakdownView(_StatsView):
-    """Top values of one dimension with clicks, unique clicks and share."""
+    """Top values of one dimension with clicks, unique clicks and share, most clicked first."""
 
     @extend_schema(
         tags=["stats"],
-        parameters=[DIMENSION_PARAMETER, *FILTER_PARAMETERS, LIMIT_PARAMETER],
+        parameters=[DIMENSION_PARAMETER, *FILTER_PARAMETERS, LIMIT_PARAMETER, RETRY_AFTER_HEADER],
         responses={
             200: BreakdownSerializer,
             **ERROR_RESPONSES,

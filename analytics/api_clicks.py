@@ -18,7 +18,12 @@ from rest_framework.views import APIView
 
 from analytics import stats
 from analytics.api import _StatsView
-from analytics.api_schema import ERROR_RESPONSES, FILTER_PARAMETERS, ErrorSerializer
+from analytics.api_schema import (
+    ERROR_RESPONSES,
+    FILTER_PARAMETERS,
+    RETRY_AFTER_HEADER,
+    ErrorSerializer,
+)
 from analytics.exports import CLICK_COLUMNS, TIMESTAMP_FORMAT
 from analytics.models import Click, Sender
 
@@ -30,6 +35,11 @@ _FROM_RELATED = {
     "recipient_email": "recipient__email",
     "sharer_email": "sharer__email",
 }
+# Both lists page alike; DRF caps page_size at max_page_size and ignores one it cannot read.
+PAGE_SIZE_DESCRIPTION = (
+    "Rows per page: 100 unless given, at most 1000 (a larger value gives 1000, a value that is "
+    "not a positive whole number gives 100)."
+)
 # Only what a row shows: a campaign's details JSON can be large.
 _ONLY = [
     *(name for name in CLICK_COLUMNS if name not in _FROM_RELATED),
@@ -71,6 +81,7 @@ class ClickCursorPagination(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+    page_size_query_description = PAGE_SIZE_DESCRIPTION
 
     def paginate_queryset(
         self, queryset: QuerySet[Click], request: Request, view: APIView | None = None
@@ -135,7 +146,8 @@ class ClickCursorPagination(CursorPagination):
 
 
 class ClickListView(_StatsView, ListAPIView):
-    """The clicks of the filtered view, newest first, with a cursor to page through them."""
+    """The clicks of the filtered view, newest first (equal times: highest id first), with a
+    cursor to page through them; rows arriving meanwhile never shift a page."""
 
     serializer_class = ClickSerializer
     pagination_class = ClickCursorPagination
@@ -148,7 +160,7 @@ class ClickListView(_StatsView, ListAPIView):
 
     @extend_schema(
         tags=["clicks"],
-        parameters=FILTER_PARAMETERS,
+        parameters=[*FILTER_PARAMETERS, RETRY_AFTER_HEADER],
         responses={
             200: ClickSerializer,
             **ERROR_RESPONSES,
@@ -165,14 +177,15 @@ class CampaignSerializer(serializers.Serializer):
     external_id = serializers.CharField(help_text="The campaign's id at the sender.")
     sender = serializers.ChoiceField(choices=Sender.choices)
     sender_label = serializers.CharField()
-    clicks = serializers.IntegerField(help_text="Clicks in the period.")
-    unique = serializers.IntegerField(help_text="Unique clicks in the period.")
+    clicks = serializers.IntegerField(help_text="Its clicks in the period that match every filter.")
+    unique = serializers.IntegerField(help_text="The unique clicks among them.")
     last_click = serializers.DateTimeField(
         allow_null=True,
-        help_text="The campaign's most recent click at any time, not only in the period.",
+        help_text="Its most recent click in the period that matches every filter; null if none.",
     )
     sparkline = serializers.ListField(
-        child=serializers.IntegerField(), help_text="Clicks per time series bucket."
+        child=serializers.IntegerField(),
+        help_text="Those clicks per bucket of the period, as /api/stats/timeseries/ buckets them.",
     )
 
 
@@ -180,13 +193,15 @@ class CampaignPagination(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+    page_size_query_description = PAGE_SIZE_DESCRIPTION
 
 
 class CampaignListView(_StatsView, ListAPIView):
     """Campaigns with their clicks in the period, busiest first (the campaigns page's numbers).
 
-    The period, tz, bots and sender parameters apply; like the campaigns page, the counts
-    ignore the other dimension filters.
+    Every filter applies to the counts, the last click and the sparkline. Every campaign the
+    sender and campaign filters allow is listed, with zero when none of its clicks match; equal
+    counts are in name order.
     """
 
     serializer_class = CampaignSerializer
@@ -194,7 +209,7 @@ class CampaignListView(_StatsView, ListAPIView):
 
     @extend_schema(
         tags=["campaigns"],
-        parameters=FILTER_PARAMETERS,
+        parameters=[*FILTER_PARAMETERS, RETRY_AFTER_HEADER],
         responses={
             200: CampaignSerializer,
             **ERROR_RESPONSES,

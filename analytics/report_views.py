@@ -2,7 +2,8 @@
 
 Each view parses the dashboard's filter, asks analytics.exports for the file and sends it as an
 attachment named after the period. Same access as the dashboard pages: anonymous visitors are sent
-to the login page, signed-in users without the Marketer permission get 403.
+to the login page, signed-in users without the Marketer permission get 403. While the database is
+unavailable they answer 503 with Retry-After, as the API does.
 """
 
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from analytics import exports
+from analytics.api_errors import database_unavailable_as_503
 from analytics.filters import ClickFilter, FilterError
 from analytics.permissions import analytics_page
 
@@ -28,7 +30,8 @@ FilteredView = Callable[[HttpRequest, ClickFilter], HttpResponseBase]
 
 
 def _download(view: FilteredView) -> Callable[[HttpRequest], HttpResponseBase]:
-    """Marketers only, GET only (a HEAD would run the whole export), filter parsed once."""
+    """Marketers only, GET only (a HEAD would run the whole export), filter parsed once, 503
+    while the database is unavailable (outermost: the sign-in check reads the session first)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest) -> HttpResponseBase:
@@ -39,7 +42,7 @@ def _download(view: FilteredView) -> Callable[[HttpRequest], HttpResponseBase]:
             return _bad_request(str(exc))
         return view(request, f)
 
-    return analytics_page(require_GET(wrapper))
+    return database_unavailable_as_503(analytics_page(require_GET(wrapper)))
 
 
 @_download

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from analytics import api, health_views, views, webhooks
 from analytics.api_clicks import CampaignListView, ClickListView
+from analytics.api_errors import database_unavailable_as_503
 from analytics.report_views import clicks_csv, report_csv, report_zip
 
 urlpatterns = [
@@ -30,9 +31,12 @@ urlpatterns = [
     path("api/campaigns/", CampaignListView.as_view(), name="api-campaigns"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # A page for people: anonymous visitors sign in first (the schema it loads needs a session).
+    # Reading the session needs the database: 503 like the rest of /api/ while it is away.
     path(
         "api/docs/",
-        login_required(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        database_unavailable_as_503(
+            login_required(SpectacularSwaggerView.as_view(url_name="api-schema"))
+        ),
         name="api-docs",
     ),
 ]

@@ -1,5 +1,6 @@
 """clicktrack settings: one file, driven by environment variables (see README, "Configuration")."""
 
+import sys
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -117,7 +118,12 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 else:
     DATABASES = {"default": database_settings(VAR_DIR / "pgdata")}
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+# Seconds a thread keeps its connection between requests. runserver starts a thread per
+# request and its connection is never reused but stays open until garbage-collected, so under it
+# connections pile up until PostgreSQL refuses more ("too many clients"): none kept there, as
+# Django's docs advise. Production servers (gunicorn gthread, granian) reuse their threads.
+RUNSERVER = sys.argv[1:2] == ["runserver"]
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0 if RUNSERVER else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
     "DATABASE_CONNECT_TIMEOUT", 5, minimum=1
@@ -151,6 +157,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # A database outage is answered 503 with Retry-After, not 500 (analytics/api_errors.py).
+    "EXCEPTION_HANDLER": "analytics.api_errors.exception_handler",
 }
 
 STATIC_URL = "static/"

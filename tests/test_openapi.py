@@ -29,7 +29,8 @@ def test_schema_validates_and_documents_every_parameter(schema):
     for path, expected in ENDPOINTS.items():
         operation = schema["paths"][path]["get"]
         assert {parameter["name"] for parameter in operation["parameters"]} == expected, path
-        assert {"200", "400", "401", "403"} <= set(operation["responses"]), path
+        assert {"200", "400", "401", "403", "503"} <= set(operation["responses"]), path
+        assert set(operation["responses"]["503"]["headers"]) == {"Retry-After"}, path
 
 
 def test_schema_describes_the_response_shapes(schema):
