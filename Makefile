@@ -48,7 +48,16 @@ format: install
 reliability: install
 	$(BIN)/python bench/reliability.py $(RELIABILITY_ARGS)
 
-# Dashboard API latency, CSV export and storage on a scratch database under var/bench (see
-# BENCHMARKS.md); BENCH_CLICKS=10000000 for 10M clicks, BENCH_ARGS=--keep to keep the data.
-bench: install
+# Dashboard API latency, CSV export, storage, webhook intake and freshness on a scratch database
+# under var/bench (see BENCHMARKS.md); BENCH_CLICKS=10000000 for 10M clicks, BENCH_ARGS=--keep
+# to keep the data, BENCH_ARGS=--compare-servers for the web server comparison. The intake pass
+# needs wrk (installed here when missing), the comparison uvicorn (the bench extra).
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	@touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	BENCH_CLICKS=$(BENCH_CLICKS) $(BIN)/python bench/run.py $(BENCH_ARGS)

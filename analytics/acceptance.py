@@ -143,6 +143,8 @@ def insert_deliveries(deliveries: list[RawDelivery], *, spooled: bool = True) ->
     Spooled ones keep their spool id, and one already in PostgreSQL (a replay cut short after
     its commit) inserts nothing.
     """
+    if len(deliveries) == 1:
+        return _insert_one(deliveries[0], spooled=spooled)
     columns = {
         "spool_id": ("uuid", [str(d.spool_id) if spooled else None for d in deliveries]),
         "endpoint_id": ("bigint", [d.endpoint_id for d in deliveries]),
@@ -163,6 +165,34 @@ def insert_deliveries(deliveries: list[RawDelivery], *, spooled: bool = True) ->
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [values for _, values in columns.values()])
+        return [row[0] for row in cursor.fetchall()]
+
+
+# One delivery, the webhook view's case: the same row and conflict rule as the unnest form,
+# with plain values. Arrays cost the client more (a bytea inside an array literal is escaped
+# twice over) and the server more (unnest), for nothing when there is one row.
+_INSERT_ONE = f"""
+    INSERT INTO {Delivery._meta.db_table} (spool_id, endpoint_id, received_at, remote_addr,
+        headers, body, status, error, event_type, clicks_created, duplicates, ignored, attempts)
+    VALUES (%s::uuid, %s, %s::timestamptz, %s::inet, %s::jsonb, %s::bytea, %s, %s, '', 0, 0, 0, 0)
+    ON CONFLICT (spool_id) WHERE spool_id IS NOT NULL DO NOTHING
+    RETURNING id
+"""
+
+
+def _insert_one(delivery: RawDelivery, *, spooled: bool) -> list[int]:
+    values = [
+        str(delivery.spool_id) if spooled else None,
+        delivery.endpoint_id,
+        delivery.received_at,
+        delivery.remote_addr,
+        json.dumps(delivery.headers),
+        delivery.body,
+        delivery.status,
+        delivery.error,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_ONE, values)
         return [row[0] for row in cursor.fetchall()]
 
 

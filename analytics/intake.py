@@ -26,17 +26,18 @@ logger = logging.getLogger(__name__)
 # pg_advisory_xact_lock key of the intake's writers ("clicktrack intake" as a number).
 _LOCK_KEY = 7_215_022_611
 
-_OUTCOME_FIELDS = [
-    "status",
-    "error",
-    "event_type",
-    "clicks_created",
-    "duplicates",
-    "ignored",
-    "attempts",
-    "processed_at",
-    "click_lag",
-]
+# The outcome columns set on each delivery, with their PostgreSQL types (_save_outcomes).
+_OUTCOME_FIELDS = {
+    "status": "text",
+    "error": "text",
+    "event_type": "text",
+    "clicks_created": "integer",
+    "duplicates": "integer",
+    "ignored": "integer",
+    "attempts": "integer",
+    "processed_at": "timestamptz",
+    "click_lag": "interval",
+}
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _process(deliveries: list[Delivery]) -> Outcome:
                     raise
                 logger.exception("Delivery %s failed to process", delivery.pk)
                 _fail(delivery, exc)
-    Delivery.objects.bulk_update(deliveries, _OUTCOME_FIELDS)
+    _save_outcomes(deliveries)
     statuses: dict[str, int] = {}
     for delivery in deliveries:
         statuses[delivery.status] = statuses.get(delivery.status, 0) + 1
@@ -148,6 +149,29 @@ def _write(parsed: list[tuple[Delivery, list[Event]]]) -> None:
         delivery.ignored = len(events) - clicks
         delivery.processed_at = now
         delivery.click_lag = delivery.received_at - newest if newest else None
+
+
+def _save_outcomes(deliveries: list[Delivery]) -> None:
+    """Write every delivery's outcome columns in one UPDATE ... FROM unnest(arrays).
+
+    What ``bulk_update(deliveries, fields)`` does, without building a CASE WHEN per field and
+    delivery in the ORM, which cost the worker more than everything else in a batch.
+    """
+    if not deliveries:
+        return
+    names = list(_OUTCOME_FIELDS)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in _OUTCOME_FIELDS.values())
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(n)} = u.{n}" for n in names)
+    params = [[delivery.pk for delivery in deliveries]]
+    params += [[getattr(delivery, name) for delivery in deliveries] for name in names]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS d SET {assignments}"
+            f" FROM unnest(%s::bigint[], {arrays}) AS u (id, {', '.join(names)})"
+            " WHERE d.id = u.id",
+            params,
+        )
 
 
 def _fail(delivery: Delivery, exc: Exception) -> None:

@@ -10,11 +10,11 @@ their pending-rollup rows.
 import hashlib
 import hmac
 import ipaddress
+import json
 from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import Q
 from django.utils import timezone
 
 from analytics.models import Campaign, Click, Contact, Delivery, FirstClick, Link, PendingRollup
@@ -147,9 +147,12 @@ def _upsert_shared(parsed: list[tuple[Delivery, list[Event]]]) -> dict[SharedKey
         sender = delivery.endpoint.sender
         for event in events:
             click = event.click
-            for campaign in (event.campaign, click and click.campaign):
-                if campaign:
-                    want(Campaign, sender, campaign)
+            if event.campaign:
+                want(Campaign, sender, event.campaign)
+            # Parsers give the click its event's campaign: wanting the same object again
+            # right after would change nothing.
+            if click and click.campaign and click.campaign is not event.campaign:
+                want(Campaign, sender, click.campaign)
             if click and click.link:
                 want(Link, sender, click.link)
             for contact in (click.recipient, click.sharer) if click else ():
@@ -166,37 +169,87 @@ def _upsert(model: type[models.Model], wanted: dict[SharedKey, dict[str, object]
     if not wanted:
         return {}
     key_field, fields = _SHARED[model]
-    by_sender: dict[str, list[str]] = {}
-    for _, sender, key in wanted:
-        by_sender.setdefault(sender, []).append(key)
-    match = Q()
-    for sender, keys in by_sender.items():
-        match |= Q(sender=sender, **{f"{key_field}__in": keys})
-    stored = {
-        (model, row.sender, getattr(row, key_field)): row for row in model.objects.filter(match)
-    }
+    stored = {(model, row["sender"], row[key_field]): row for row in _stored_shared(model, wanted)}
 
     ids: dict[SharedKey, int] = {}
     changed = []
     now = timezone.now()
     for shared_key, values in sorted(wanted.items(), key=lambda item: item[0][1:]):
         row = stored.get(shared_key)
-        if row is not None and all(getattr(row, name) == value for name, value in values.items()):
-            ids[shared_key] = row.pk
+        if row is not None and all(row[name] == value for name, value in values.items()):
+            ids[shared_key] = row["id"]
             continue
-        merged = {name: getattr(row, name) for name in fields} if row is not None else {}
+        merged = {name: row[name] for name in fields} if row is not None else {}
         merged |= values
         _, sender, key = shared_key
-        changed.append(model(sender=sender, **{key_field: key}, **merged, updated_at=now))
+        changed.append({"sender": sender, key_field: key, **merged, "updated_at": now})
     if changed:
-        written = model.objects.bulk_create(
-            changed,
-            update_conflicts=True,
-            unique_fields=["sender", key_field],
-            update_fields=[*fields, "updated_at"],
-        )
-        ids |= {(model, obj.sender, getattr(obj, key_field)): obj.pk for obj in written}
+        ids |= {(model, sender, key): pk for pk, sender, key in _write_shared(model, changed)}
     return ids
+
+
+def _stored_shared(model: type[models.Model], wanted: dict[SharedKey, object]) -> list[dict]:
+    """The stored rows of `wanted` (id, sender, natural key and the values events carry), as
+    the ORM would read them, in one SELECT joined on the keys: filtering on a Q of IN lists
+    makes the ORM compile a placeholder per key."""
+    key_field, fields = _SHARED[model]
+    quote = connection.ops.quote_name
+    selected = [model._meta.get_field(name) for name in ["id", "sender", key_field, *fields]]
+    records, param = _records(["text", "text"], [[sender, key] for _, sender, key in wanted])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(f't.{quote(f.column)}' for f in selected)}"
+            f" FROM {quote(model._meta.db_table)} t"
+            f" JOIN {records} AS k (sender, key)"
+            f" ON t.sender = k.sender AND t.{quote(key_field)} = k.key",
+            [param],
+        )
+        converters = [
+            (index, field)
+            for index, field in enumerate(selected)
+            if hasattr(field, "from_db_value")
+        ]
+        rows = []
+        for values in cursor.fetchall():
+            values = list(values)
+            for index, field in converters:
+                values[index] = field.from_db_value(values[index], None, connection)
+            rows.append(dict(zip([f.name for f in selected], values, strict=True)))
+        return rows
+
+
+def _write_shared(model: type[models.Model], rows: list[dict]) -> list[tuple[int, str, str]]:
+    """Insert the rows, or update the existing ones (by sender and natural key) with their
+    values; (id, sender, key) of each. One INSERT ... SELECT ... ON CONFLICT DO UPDATE: what
+    ``bulk_create(update_conflicts=True)`` sends, without the ORM compiling a placeholder per
+    value, which cost the worker more than the rest of a batch's statements together.
+    A column a row does not name gets the field's default, as a new model instance would."""
+    key_field, fields = _SHARED[model]
+    quote = connection.ops.quote_name
+    columns = [f for f in model._meta.concrete_fields if not f.primary_key]
+    kinds = []
+    for field in columns:
+        kind = field.db_type(connection)
+        if isinstance(field, models.CharField | models.TextField):
+            kind = "text"  # not varchar(n): a cast would cut a long value, an insert refuses it
+        kinds.append(kind)
+    values = [[row[f.name] if f.name in row else f.get_default() for f in columns] for row in rows]
+    for index, field in enumerate(columns):
+        if isinstance(field, models.JSONField) and field.encoder is not None:
+            for row in values:  # as the field would serialize it
+                row[index] = json.loads(json.dumps(row[index], cls=field.encoder))
+    records, param = _records(kinds, values)
+    names = ", ".join(quote(field.column) for field in columns)
+    updated = ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in [*fields, "updated_at"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({names})"
+            f" SELECT * FROM {records} AS records"
+            f" ON CONFLICT (sender, {quote(key_field)}) DO UPDATE SET {updated}"
+            f" RETURNING id, sender, {quote(key_field)}",
+            [param],
+        )
+        return cursor.fetchall()
 
 
 def _click_row(delivery: Delivery, data: ClickData, ids: dict[SharedKey, int]) -> dict:
@@ -284,14 +337,15 @@ def _insert_clicks(rows: list[dict[str, object]]) -> set[tuple[str, str]]:
     if not rows:
         return set()
     columns = ", ".join(connection.ops.quote_name(column) for column in _CLICK_COLUMNS)
-    arrays = ", ".join(f"%s::{kind}[]" for kind in _CLICK_COLUMNS.values())
-    params = [[row[column] for row in rows] for column in _CLICK_COLUMNS]
+    records, param = _records(
+        list(_CLICK_COLUMNS.values()), [[row[c] for c in _CLICK_COLUMNS] for row in rows]
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH click AS (
                 INSERT INTO {Click._meta.db_table} ({columns})
-                SELECT * FROM unnest({arrays})
+                SELECT * FROM {records} AS records
                 ON CONFLICT (sender, click_key) DO NOTHING
                 RETURNING id, sender, click_key
             ), pending AS (
@@ -299,9 +353,30 @@ def _insert_clicks(rows: list[dict[str, object]]) -> set[tuple[str, str]]:
             )
             SELECT sender, click_key FROM click
             """,
-            params,
+            [param],
         )
         return set(cursor.fetchall())
+
+
+def _records(kinds: list[str], rows: list[list[object]]) -> tuple[str, str]:
+    """A FROM item yielding `rows` (in order) as columns of the PostgreSQL types `kinds`, and
+    its one parameter: the rows as one JSON array of arrays.
+
+    Serializing that is one C call (datetimes as ISO 8601, which PostgreSQL reads back exactly);
+    the same rows as one text-format array per column cost the client a Python-level escape of
+    every value, 2-3x as much, for the same work on the server.
+    """
+    columns = ", ".join(
+        f"r->{i}" if kind == "jsonb" else f"(r->>{i})::{kind}" for i, kind in enumerate(kinds)
+    )
+    data = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_iso)
+    return f"(SELECT {columns} FROM jsonb_array_elements(%s::jsonb) AS r)", data
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _visitor(data: ClickData) -> str:
@@ -321,8 +396,14 @@ def _stored_ip(ip: str | None) -> str | None:
     if not ip or not settings.TRUNCATE_IPS:
         return ip
     address = ipaddress.ip_address(ip)
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+    # The network address of its /24 or /48, masked directly: ip_network() costs 3x as much.
+    if address.version == 4:
+        return str(ipaddress.IPv4Address(int(address) & _IPV4_NETWORK))
+    return str(ipaddress.IPv6Address(int(address) & _IPV6_NETWORK))
+
+
+_IPV4_NETWORK = ~((1 << 8) - 1) & (2**32 - 1)  # /24
+_IPV6_NETWORK = ~((1 << 80) - 1) & (2**128 - 1)  # /48
 
 
 def _scope(campaign_id: int | None, link_id: int | None, url: str) -> str:

@@ -1,35 +1,37 @@
-"""What the intake and freshness benchmarks share: bodies, signing, an open-loop client, rollups.
+"""What the intake and freshness benchmarks share: bodies, signing, an open-loop client, the worker.
 
 Bodies come from analytics.demo (the generator `seed_demo` feeds through the real intake), so
 they are the four senders' real shapes; the click identities of each body are computed here by
 reliability_load.click_identities, independently of what the server answers. Needs Django set
-up (the parsers import the models) but never touches a database itself.
+up (the parsers import the models) but never touches a database itself, apart from
+``processing_worker``'s backlog reads.
 """
 
 import asyncio
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-from reliability_infra import BASE_DIR, BIN, manage
+from reliability_worker import Backlog, Worker
 
 Endpoints = dict[str, tuple[str, str]]  # sender -> (path, secret), as prepare_database returns
 
 
-def setup_django(database_url: str) -> None:
-    """The parsers import the models: set Django up on the scratch database (never var/pgdata)."""
+def setup_django(database_url: str, spool_path: str | None = None) -> None:
+    """The parsers import the models: set Django up on the scratch database (never var/pgdata),
+    with the run's spool file (the endpoint cache keeps a copy there) if given."""
     os.environ["DATABASE_URL"] = database_url
+    if spool_path:
+        os.environ["WEBHOOK_SPOOL_PATH"] = spool_path
     os.environ["DJANGO_SETTINGS_MODULE"] = "clicktrack.settings"
     import django
 
@@ -65,20 +67,46 @@ def retime(sender: str, payload: object, moment: datetime) -> bytes:
     return js_json(payload)
 
 
+class LazyBody:
+    """A body to post (as reliability_load.Body: sender, data, keys), whose click identities
+    are computed from its bytes only when asked: parsing costs more than making the body, and
+    a run posts only part of what it prepares. `clicks` is how many clicks it carries."""
+
+    __slots__ = ("_keys", "clicks", "data", "sender")
+
+    def __init__(self, sender: str, data: bytes, clicks: int) -> None:
+        self.sender, self.data, self.clicks = sender, data, clicks
+        self._keys: frozenset | None = None
+
+    @property
+    def keys(self) -> frozenset[tuple[str, str]]:
+        if self._keys is None:
+            from reliability_load import click_identities
+
+            self._keys = click_identities(self.sender, self.data)
+        return self._keys
+
+
+# Past this many, demo_bodies makes more single clicks as variants of the ones it has.
+DISTINCT_BODIES = 20_000
+
+
 def demo_bodies(clicks: int, seed: int, recent: float = 300) -> tuple[list, list[dict]]:
     """Single-click bodies in arrival order (a Woodpecker array is split into arrays of one, as
     Woodpecker sends a lone click), and the Woodpecker click items for the 100-click arrays,
     re-dated within the last `recent` seconds. Non-click events (leads, opens, shares) are
-    left out: the runs measure clicks."""
-    from reliability_load import Body, click_identities
+    left out: the runs measure clicks.
 
+    The demo generator makes the first DISTINCT_BODIES; more are variants of those (a new
+    click id, contact or prospect, re-dated), ~10x cheaper to make: the same shapes, sizes and
+    visitors, each a new click."""
     from analytics.demo import demo_deliveries
 
     rng, now = random.Random(seed), datetime.now(UTC)
-    singles: list[Body] = []
+    singles: list[LazyBody] = []
     items: list[dict] = []
     seen: set[bytes] = set()
-    for sender, data, count in demo_deliveries(clicks, days=30, now=now, seed=seed):
+    for sender, data, count in demo_deliveries(min(clicks, DISTINCT_BODIES), 30, now, seed=seed):
         if data in seen or not count:  # the demo's own rare redeliveries; non-click events
             continue
         seen.add(data)
@@ -88,9 +116,29 @@ def demo_bodies(clicks: int, seed: int, recent: float = 300) -> tuple[list, list
             payloads = [[item] for item in items[-count:]]
         for payload in payloads if sender == "woodpecker" else [payloads]:
             moment = now - timedelta(seconds=rng.uniform(0, recent))
-            one = retime(sender, payload, moment)
-            singles.append(Body(sender, one, click_identities(sender, one)))
+            singles.append(LazyBody(sender, retime(sender, payload, moment), 1))
+    templates = list(singles)
+    for number in range(max(0, clicks - len(singles))):
+        template = templates[number % len(templates)]
+        payload = json.loads(template.data)
+        _vary(template.sender, payload, f"v{seed}-{number}")
+        moment = now - timedelta(seconds=rng.uniform(0, recent))
+        singles.append(LazyBody(template.sender, retime(template.sender, payload, moment), 1))
     return singles, items
+
+
+def _vary(sender: str, payload: object, tag: str) -> None:
+    """Make a body's click a new one: what its sender's click identity is made of changes."""
+    if sender in ("dub", "heyoo"):
+        payload["data"]["click"]["id"] += f"-{tag}"
+    elif sender == "opptima":
+        payload["contactId"] = f"{payload.get('contactId') or 'c'}-{tag}"
+    else:
+        for item in payload:
+            prospect = item["prospect"] = dict(item["prospect"])
+            prospect["id"] = 10**13 + abs(hash(tag)) % 10**12  # an id of the same kind
+            local, _, domain = prospect["email"].partition("@")
+            prospect["email"] = f"{local}+{tag}@{domain}"
 
 
 def woodpecker_arrays(items: list[dict], arrays: int, size: int, start: int = 0) -> list:
@@ -101,8 +149,6 @@ def woodpecker_arrays(items: list[dict], arrays: int, size: int, start: int = 0)
     concurrent arrays share prospects, and then intake's contact upserts, taken in body order in
     one transaction, deadlock (PostgreSQL aborts one, the app answers 503): a finding for intake,
     not a cost of arrays. `start` is the first position: advancing starts never repeat a click."""
-    from reliability_load import Body, click_identities
-
     from analytics.demo import escaped_json
 
     bodies = []
@@ -115,8 +161,7 @@ def woodpecker_arrays(items: list[dict], arrays: int, size: int, start: int = 0)
             local, _, domain = prospect["email"].partition("@")
             prospect["email"] = f"{local}+{position}@{domain}"
             batch.append({**item, "prospect": prospect})
-        data = escaped_json(batch)
-        bodies.append(Body("woodpecker", data, click_identities("woodpecker", data)))
+        bodies.append(LazyBody("woodpecker", escaped_json(batch), size))
     return bodies
 
 
@@ -151,9 +196,8 @@ class Sample:
     service: float | None  # from when the request actually started
     outcome: str  # "200", "429", "timeout", "reset"…
     answered: float | None = None  # seconds into the run
-    delivery: int | None = None
-    created: int = 0
-    duplicates: int = 0
+    delivery: int | None = None  # the delivery's id in PostgreSQL, from the 200's body
+    spool_id: str | None = None  # or its id in the spool, when PostgreSQL was away
 
 
 @dataclass
@@ -172,6 +216,7 @@ class OpenLoop:
     # ("backlog"): an overloaded server would otherwise grow the client's queue without bound
     # until the client itself, not the server, sets the pace.
     max_outstanding: int = 1000
+    outstanding_at_end: int = 0  # requests still unanswered when the schedule ended
 
     async def run(
         self, requests: Iterator[tuple[str, dict, bytes]], rate: float, stop: asyncio.Event
@@ -199,6 +244,7 @@ class OpenLoop:
                 if slot < due:  # requests exhausted
                     break
                 await asyncio.sleep(max(0.0, start + slot / rate - time.monotonic()))
+            self.outstanding_at_end = len(tasks)
             if tasks and self.cancel_on_stop:
                 for task in list(tasks):
                     task.cancel()
@@ -222,6 +268,8 @@ class OpenLoop:
             "p99_ms": percentile(latencies, 99),
             "max_ms": percentile(latencies, 100),
             "non_200": dict(Counter(s.outcome for s in self.samples if s.outcome != "200")),
+            "spooled": sum(1 for s in self.samples if s.spool_id),
+            "outstanding_at_end": self.outstanding_at_end,
             "client_max_lag_ms": round(self.max_lag * 1000, 1),
         }
 
@@ -246,8 +294,7 @@ class OpenLoop:
                 if answer.status == 200:
                     summary = json.loads(content)
                     sample.delivery = summary["delivery"]
-                    sample.created = summary["clicks_created"]
-                    sample.duplicates = summary["duplicates"]
+                    sample.spool_id = summary.get("spool_id")
         except TimeoutError:
             sample.outcome = "timeout"
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
@@ -271,11 +318,14 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def per_request(used: dict[str, float], requests: int, load: str = "load") -> dict[str, object]:
+    """CPU ms per request of the web server, PostgreSQL, the processing worker and the load
+    generator; commits and WAL bytes per request."""
     n = max(requests, 1)
     return {
         "cpu_ms_per_request": {
-            "gunicorn": round(used["gunicorn"] * 1000 / n, 2),
+            "server": round(used["server"] * 1000 / n, 2),
             "postgres": round(used["postgres"] * 1000 / n, 2),
+            "worker": round(used["worker"] * 1000 / n, 2),
             load: round(used["load"] * 1000 / n, 2),
         },
         "commits_per_request": round(used["commits"] / n, 2),
@@ -304,36 +354,39 @@ def ratio(app: list[dict], pgbench: list[dict]) -> float | None:
 
 
 @contextmanager
-def rollups_loop(env: dict[str, str], log_path: Path) -> Iterator[dict[str, object]]:
-    """`manage.py update_rollups --loop` alongside gunicorn while the block runs, as a deployment
-    runs it, when the command exists (it is being added concurrently). Yields a dict saying what
-    ran; a loop that died before the end is reported with its exit code and last log line."""
+def processing_worker(
+    env: dict[str, str], log_path: Path, connect: object, spool_path: Path
+) -> Iterator["BenchWorker"]:
+    """`manage.py run_worker` beside the web server while the block runs, as a deployment runs
+    it (it also keeps the rollups fresh). Yields the worker with its backlog reader; stopped,
+    SIGTERM then SIGKILL, in the end whatever happened."""
+    worker = BenchWorker(env, log_path, Backlog(connect, spool_path, "analytics_delivery"))
+    worker.start()
     try:
-        manage(env, "help", "update_rollups")
-    except RuntimeError:
-        yield {"update_rollups": "not available"}
-        return
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [str(BIN / "python"), "manage.py", "update_rollups", "--loop"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # stopped by its own id below, never by name
-        )
-    info: dict[str, object] = {"update_rollups": "running"}
-    try:
-        yield info
+        yield worker
     finally:
-        if process.poll() is not None:
-            lines = log_path.read_text(errors="replace").strip().splitlines() or [""]
-            info["update_rollups"] = f"exited early ({process.returncode}): {lines[-1][:200]}"
-        else:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+        worker.stop()
+
+
+class BenchWorker(Worker):
+    """reliability_worker.Worker, plus the backlog it works through and a wait for it to empty."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, backlog: Backlog) -> None:
+        super().__init__(env, log_path)
+        self.backlog = backlog
+
+    def ensure_running(self) -> None:
+        if not self.alive:
+            self.start()
+
+    def drain(self, timeout: float = 300) -> float | None:
+        """Seconds until nothing is queued or spooled (the worker started if stopped); None if
+        the backlog is still there after `timeout`."""
+        self.ensure_running()
+        return self.backlog.wait_empty(timeout, every=0.1)
+
+    def status(self) -> str:
+        if self.alive:
+            return "running"
+        code = self.process.returncode if self.process else None
+        return f"exited ({code}); see {self.log_path}"

@@ -1,4 +1,4 @@
-"""The processes a reliability run owns: a scratch PostgreSQL and a production-like gunicorn.
+"""The processes a reliability run owns: a scratch PostgreSQL and a production-like web server.
 
 Everything lives under var/reliability/, apart from the developer's var/pgdata, so stopping or
 deleting it can never touch their database. Processes are only ever stopped by the id we started.
@@ -171,11 +171,16 @@ def prepare_database(env: dict[str, str]) -> dict[str, tuple[str, str]]:
     return endpoints
 
 
-class Gunicorn:
-    """`gunicorn clicktrack.wsgi` as README's deployment section runs it: gthread, 4 threads.
-    Soak and outage use 3 workers (sized for this 2-core box); abuse uses README's 4."""
+class AppServer:
+    """A web server process running the app, started and stopped by us (never by name).
 
-    THREADS = 4
+    Subclasses say how to start it (``command``); the rest is shared: a free loopback port,
+    readiness (``probe_path`` answers 200 and every worker process is up), the worker pids,
+    and a graceful stop (SIGTERM, then SIGKILL to its own process group).
+    """
+
+    name = "server"
+    GRACEFUL_SECONDS = 40.0
 
     def __init__(self, env: dict[str, str], log_path: Path, workers: int = 3) -> None:
         self.env, self.log_path, self.workers = env, log_path, workers
@@ -186,14 +191,18 @@ class Gunicorn:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """A short label for reports, e.g. "gunicorn gthread 3x4"."""
+        return f"{self.name} {self.workers} workers"
+
     def start(self, probe_path: str, timeout: float = 60) -> None:
-        command = [str(BIN / "gunicorn"), "clicktrack.wsgi", "--workers", str(self.workers)]
-        command += ["--worker-class", "gthread", "--threads", str(self.THREADS)]
-        command += ["--bind", f"127.0.0.1:{self.port}"]
         with self.log_path.open("ab") as log:
             # A session of its own, so that a terminal's Ctrl-C reaches only us; we stop it.
             self.process = subprocess.Popen(
-                command,
+                self.command(),
                 cwd=BASE_DIR,
                 env=self.env,
                 stdout=log,
@@ -203,21 +212,28 @@ class Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited at start-up; see {self.log_path}")
+                raise RuntimeError(f"{self.name} exited at start-up; see {self.log_path}")
             try:
                 request = urllib.request.Request(self.base_url + probe_path, method="HEAD")
                 with urllib.request.urlopen(request, timeout=5) as response:
-                    if response.status == 200 and len(self.worker_pids()) == self.workers:
+                    if response.status == 200 and len(self.worker_pids()) >= self.workers:
                         return
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.3)
-        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s")
+        raise RuntimeError(f"{self.name} did not answer within {timeout:.0f} s")
 
     def worker_pids(self) -> list[int]:
+        """The processes that serve requests: the master's children running the app."""
         if self.process is None or self.process.poll() is not None:
             return []
-        return sorted(child.pid for child in psutil.Process(self.process.pid).children())
+        pids = []
+        for child in psutil.Process(self.process.pid).children():
+            with suppress(psutil.NoSuchProcess):
+                # multiprocessing's helpers (uvicorn spawns its workers through it) serve nothing.
+                if not any("resource_tracker" in part for part in child.cmdline()):
+                    pids.append(child.pid)
+        return sorted(pids)
 
     def stop(self) -> None:
         """SIGTERM (graceful), then SIGKILL to its own process group; never raises."""
@@ -225,10 +241,85 @@ class Gunicorn:
             return
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(40)  # gunicorn's graceful timeout is 30 s
+            self.process.wait(self.GRACEFUL_SECONDS)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+
+class Gunicorn(AppServer):
+    """`gunicorn clicktrack.wsgi` as README's deployment section runs it: gthread, 4 threads.
+    Soak and outage use 3 workers (sized for this 2-core box); abuse uses README's 4."""
+
+    name = "gunicorn"
+    THREADS = 4
+
+    def __init__(
+        self, env: dict[str, str], log_path: Path, workers: int = 3, threads: int | None = None
+    ) -> None:
+        super().__init__(env, log_path, workers)
+        if threads is not None:
+            self.THREADS = threads  # per instance; the class default stays README's
+
+    def command(self) -> list[str]:
+        command = [str(BIN / "gunicorn"), "clicktrack.wsgi", "--workers", str(self.workers)]
+        command += ["--worker-class", "gthread", "--threads", str(self.THREADS)]
+        return [*command, "--bind", f"127.0.0.1:{self.port}"]
+
+    def describe(self) -> str:
+        return f"gunicorn gthread {self.workers}x{self.THREADS}"
+
+
+class Granian(AppServer):
+    """`granian --interface wsgi clicktrack.wsgi:application`: Rust HTTP, the app in
+    ``blocking_threads`` Python threads per worker process, at most ``backpressure`` requests
+    in the app at once per worker (the rest wait in the Rust side's queue)."""
+
+    name = "granian"
+    GRACEFUL_SECONDS = 30.0
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        workers: int = 2,
+        blocking_threads: int = 4,
+        backpressure: int | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(env, log_path, workers)
+        self.blocking_threads, self.backpressure = blocking_threads, backpressure
+        self.extra = tuple(extra)
+
+    def command(self) -> list[str]:
+        command = [str(BIN / "granian"), "--interface", "wsgi", "clicktrack.wsgi:application"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--workers", str(self.workers)]
+        command += ["--blocking-threads", str(self.blocking_threads)]
+        if self.backpressure:
+            command += ["--backpressure", str(self.backpressure)]
+        return [*command, "--no-ws", "--log-level", "warning", *self.extra]
+
+    def describe(self) -> str:
+        bp = f", backpressure {self.backpressure}" if self.backpressure else ""
+        extra = f" {' '.join(self.extra)}" if self.extra else ""
+        return f"granian wsgi {self.workers}x{self.blocking_threads}{bp}{extra}"
+
+
+class Uvicorn(AppServer):
+    """`uvicorn clicktrack.asgi:application`: Django's ASGI handler, sync views in threads."""
+
+    name = "uvicorn"
+    GRACEFUL_SECONDS = 30.0
+
+    def command(self) -> list[str]:
+        command = [str(BIN / "uvicorn"), "clicktrack.asgi:application"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--workers", str(self.workers), "--no-access-log", "--log-level", "warning"]
+        return [*command, "--lifespan", "off"]
+
+    def describe(self) -> str:
+        return f"uvicorn asgi {self.workers} workers"
 
 
 # Exception lines in the log: "django.db.utils.OperationalError: ...", "psycopg.errors.X: ...".

@@ -1,7 +1,11 @@
 """The senders: demo webhook bodies posted at a steady rate, redelivered and retried like real ones.
 
 Needs Django set up (the parsers import the models) but never touches a database: the expected
-clicks are computed here from the bodies, independently of what the server answers.
+clicks are computed here from the bodies, independently of what the server answers. A 200 only
+says a delivery was accepted (``{"delivery": <id>, "status": "received"}``, or ``{"delivery":
+null, "status": "spooled", "spool_id": ...}`` while PostgreSQL is away); the clicks are made
+later by the processing worker, so what a 200 acknowledges is the click identities of its body,
+and the ids it names are kept to be looked up in the database afterwards.
 """
 
 import asyncio
@@ -86,12 +90,19 @@ class LoadStats:
     concurrent_copies: int = 0  # the copies beyond the first of each group
     attempts: int = 0
     retries: int = 0
-    acknowledged_created: int = 0  # sum of clicks_created in 200 answers
     outcomes: Counter = field(default_factory=Counter)  # "200", "503", "timeout", "reset"…
+    # The "status" of 200 answers ("received", "spooled"), by the phase they were answered in.
+    accepted_by_phase: dict = field(default_factory=lambda: defaultdict(Counter))
+    delivery_ids: list = field(default_factory=list)  # "delivery" of every 200 naming one
+    spool_ids: list = field(default_factory=list)  # "spool_id" of every 200 "spooled"
+    # Deliveries that got their 200 only after failed attempts, by their first failure.
+    recovered: Counter = field(default_factory=Counter)
+    errors: list = field(default_factory=list)  # (seconds into the run, outcome), non-200s
     by_phase: dict = field(default_factory=lambda: defaultdict(Counter))
     timeline: dict = field(default_factory=lambda: defaultdict(Counter))  # second -> outcomes
     latencies: list = field(default_factory=list)  # every answered attempt
     latencies_ok: list = field(default_factory=list)
+    latencies_by_phase: dict = field(default_factory=lambda: defaultdict(list))
     failures: list = field(default_factory=list)  # deliveries that ended without a 200
     samples: dict = field(default_factory=dict)  # first response body per non-200 outcome
     missing_retry_after: int = 0
@@ -109,12 +120,16 @@ class LoadStats:
         self.last_answer_at = max(self.last_answer_at, at)
         if latency is not None:
             self.latencies.append(latency)
+            self.latencies_by_phase[phase].append(latency)
             if outcome == "200":
                 self.latencies_ok.append(latency)
         if outcome == "200":
             self.first_ok_after.setdefault(phase, at)
-        elif not outcome.startswith("4"):
-            self.last_error_at = at
+        else:
+            if len(self.errors) < 100_000:
+                self.errors.append((round(at, 3), outcome))
+            if not outcome.startswith("4"):
+                self.last_error_at = at
 
 
 class Senders:
@@ -218,11 +233,15 @@ class Senders:
         elif body.sender in ("dub", "heyoo"):
             headers[f"{body.sender.capitalize()}-Signature"] = sign(secret, body.data)
         backoff = BACKOFF_FIRST
+        first_failure = None
         while True:
             outcome = await self._attempt(session, self.base_url + path, body, headers)
             if outcome == "200":
                 self.acknowledged |= body.keys
+                if first_failure is not None:
+                    self.stats.recovered[first_failure] += 1
                 return
+            first_failure = first_failure or outcome
             if outcome.startswith("4") and outcome != "429":
                 self.stats.failures.append(
                     {
@@ -255,7 +274,7 @@ class Senders:
                 if response.status == 503 and not response.headers.get("Retry-After"):
                     self.stats.missing_retry_after += 1
                 if response.status == 200:
-                    self.stats.acknowledged_created += json.loads(content)["clicks_created"]
+                    self._accepted(content)
                 else:
                     self.stats.samples.setdefault(outcome, content[:300].decode(errors="replace"))
         except TimeoutError:
@@ -264,8 +283,8 @@ class Senders:
             outcome = "connect-error"
             self.stats.samples.setdefault(outcome, repr(exc)[:300])
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            # Reset or closed before an answer; under overload the kernel resets connections
-            # that completed their handshake while gunicorn's listen backlog was full.
+            # Reset or closed before an answer: the gunicorn worker holding it was killed, or
+            # (under overload) the kernel reset a connection while the listen backlog was full.
             outcome = "reset"
             self.stats.samples.setdefault(outcome, repr(exc)[:300])
         except aiohttp.ClientError as exc:
@@ -273,6 +292,21 @@ class Senders:
             self.stats.samples.setdefault(outcome, repr(exc)[:300])
         self.stats.record(outcome, self.phase.name, self.now(), latency)
         return outcome
+
+    def _accepted(self, content: bytes) -> None:
+        """File a 200's answer: where the delivery went (PostgreSQL or the spool) and its id."""
+        try:
+            answer = json.loads(content)
+            status = str(answer["status"])
+        except (ValueError, KeyError, TypeError):
+            status = "unreadable"
+            answer = {}
+            self.stats.samples.setdefault("200 unreadable", content[:300].decode(errors="replace"))
+        self.stats.accepted_by_phase[self.phase.name][status] += 1
+        if answer.get("delivery") is not None:
+            self.stats.delivery_ids.append(answer["delivery"])
+        if status == "spooled":
+            self.stats.spool_ids.append(answer.get("spool_id"))
 
 
 def percentile(values: list[float], share: float) -> float | None:

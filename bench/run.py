@@ -1,9 +1,11 @@
 """Performance benchmarks of the dashboard API and the CSV export: `make bench`.
 
 Starts a scratch PostgreSQL under var/bench/ (never the developer's var/pgdata), migrates it,
-loads N clicks (BENCH_CLICKS or --clicks, default 1,000,000), starts gunicorn as README's
-deployment runs it, then runs bench_dashboard and bench_export against it. Figures go to stdout
-and bench/results/bench-<UTC timestamp>.json. See BENCHMARKS.md.
+loads N clicks (BENCH_CLICKS or --clicks, default 1,000,000), starts the web server as README's
+deployment runs it (--server, BENCH_SERVER), then runs bench_dashboard, bench_export,
+bench_intake and bench_freshness against it (the last two with the processing worker beside it),
+and with --compare-servers bench_servers. Figures go to stdout and
+bench/results/bench-<UTC timestamp>.json. See BENCHMARKS.md.
 """
 
 import argparse
@@ -23,10 +25,12 @@ from bench_freshness import run_freshness
 from bench_freshness import summary_lines as freshness_lines
 from bench_intake import run_intake
 from bench_intake import summary_lines as intake_lines
+from bench_servers import DEFAULT_SPECS, make_server, run_servers
+from bench_servers import summary_lines as servers_lines
 from load_clicks import endpoint_ids, load
 from reliability_infra import (
     BASE_DIR,
-    Gunicorn,
+    AppServer,
     ScratchPostgres,
     app_env,
     manage,
@@ -38,6 +42,8 @@ from reliability_infra import (
 WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR") or BASE_DIR / "var" / "bench").resolve()
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 DATABASE = "clicktrack_bench"
+# The deployment README describes (see BENCHMARKS.md, "Which server"); bench_servers compares.
+DEFAULT_SERVER = "granian:2x4"
 
 # A superuser with a DRF token (stats API) and a session (the export is a page view, which
 # takes a session cookie, not a token). Printed as "token session" on the last line.
@@ -64,6 +70,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-dashboard", action="store_true")
     parser.add_argument("--skip-intake", action="store_true", help="webhook intake (needs wrk)")
     parser.add_argument("--skip-freshness", action="store_true", help="webhook to stats API delay")
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("BENCH_SERVER") or DEFAULT_SERVER,
+        help="web server for every pass: gunicorn:WxT, granian:WxT[:bpN] or uvicorn:W "
+        f"(default {DEFAULT_SERVER}, or BENCH_SERVER)",
+    )
+    parser.add_argument(
+        "--compare-servers",
+        nargs="?",
+        const=DEFAULT_SPECS,
+        metavar="SPECS",
+        help=f"also run bench_servers over these comma-separated specs (default {DEFAULT_SPECS})",
+    )
     parser.add_argument("--keep", action="store_true", help="keep var/bench (and its data)")
     # Raw-SQL baseline repetitions per call: at 10M a year's scan takes seconds, so 1 there.
     parser.add_argument("--baseline-reps", type=int, default=3)
@@ -104,12 +123,13 @@ def main() -> int:
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     pg = ScratchPostgres(WORK_DIR / "pgdata")
-    gunicorn: Gunicorn | None = None
+    server: AppServer | None = None
     remove_tree(WORK_DIR) if not (WORK_DIR / "pgdata").exists() else pg.stop_leftover()
     try:
         pg.start()
         pg.create_database(DATABASE)
-        env = app_env(pg.url(DATABASE))
+        # The web processes and the worker share the spool file: the same env for both.
+        env = app_env(pg.url(DATABASE)) | {"WEBHOOK_SPOOL_PATH": str(WORK_DIR / "spool.sqlite3")}
         print(f"Scratch PostgreSQL at {pg.socket_dir}; migrating", flush=True)
         endpoints = prepare_database(env)
         token, session = manage(env, "shell", "-c", _CREDENTIALS).split()[-2:]
@@ -126,12 +146,14 @@ def main() -> int:
             conn.execute("VACUUM ANALYZE analytics_rollup")
             results["storage"] = storage(conn)
         print(f"  {results['load']}", flush=True)
-        gunicorn = Gunicorn(env, WORK_DIR / "gunicorn.log")
-        gunicorn.start("/accounts/login/")
-        print(f"gunicorn at {gunicorn.base_url}, workers {gunicorn.worker_pids()}", flush=True)
+        server = make_server(args.server, env, WORK_DIR / "server.log")
+        results["server"] = server.describe()
+        server.start("/accounts/login/")
+        print(f"{server.describe()} at {server.base_url}, workers {server.worker_pids()}",
+              flush=True)  # fmt: skip
         if not args.skip_dashboard:
             results["dashboard"] = run_dashboard(
-                gunicorn.base_url,
+                server.base_url,
                 token,
                 lambda: pg.connect(DATABASE),
                 args.users,
@@ -139,16 +161,23 @@ def main() -> int:
                 args.baseline_reps,
             )
         if not args.skip_export:
-            results["export"] = run_export(gunicorn, session)
+            results["export"] = run_export(server, session)
         if not args.skip_intake:
-            print("Intake: wrk, open loop and pgbench", flush=True)
-            results["intake"] = run_intake(gunicorn, pg, DATABASE, env, endpoints, WORK_DIR)
+            print("Intake: wrk, worker drain, pgbench, open loop", flush=True)
+            results["intake"] = run_intake(server, pg, DATABASE, env, endpoints, WORK_DIR)
         if not args.skip_freshness:
-            print("Freshness: webhook 200 to stats API", flush=True)
-            results["freshness"] = run_freshness(gunicorn, env, endpoints, token, WORK_DIR)
+            print("Freshness: webhook 200 to stats API, the worker running", flush=True)
+            results["freshness"] = run_freshness(
+                server, env, endpoints, token, WORK_DIR, lambda: pg.connect(DATABASE)
+            )
+        server.stop()
+        if args.compare_servers:
+            specs = [spec.strip() for spec in args.compare_servers.split(",") if spec.strip()]
+            print(f"Servers: {', '.join(specs)}", flush=True)
+            results["servers"] = run_servers(specs, pg, DATABASE, env, endpoints, WORK_DIR)
     finally:
-        if gunicorn is not None:
-            gunicorn.stop()
+        if server is not None:
+            server.stop()
         pg.shutdown()
         if not args.keep:
             remove_tree(WORK_DIR)
@@ -189,7 +218,8 @@ def print_summary(results: dict) -> None:
         print(f"\nexport {e['rows']:,} rows: {e['total_seconds']} s, first byte "
               f"{e['first_byte_seconds']} s, {e['mb']} MB, worker RSS {e['rss_start_mb']} -> "
               f"peak {e['rss_peak_mb']} MB (+{e['rss_growth_mb']} MB)")  # fmt: skip
-    for line in intake_lines(results.get("intake")) + freshness_lines(results.get("freshness")):
+    lines = intake_lines(results.get("intake")) + freshness_lines(results.get("freshness"))
+    for line in lines + servers_lines(results.get("servers")):
         print(line)
 
 

@@ -73,6 +73,16 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Webhook deliveries (clicktrack/wsgi.py) need only the middleware that shapes their answers:
+# no session, user, CSRF token, messages, static files or sign-in lockouts.
+WEBHOOK_PATH_PREFIX = "/webhooks/"
+WEBHOOK_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "clicktrack.middleware.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 AUTHENTICATION_BACKENDS = [
     # Counts failed sign-ins per username and address, and refuses them past the limit.
     "axes.backends.AxesStandaloneBackend",
