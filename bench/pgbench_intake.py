@@ -68,10 +68,9 @@ def _lit(conn: psycopg.Connection, value: object) -> str:
 def _click_row(conn: psycopg.Connection, sender: str, data: bytes) -> dict[str, str]:
     """SQL literals of the click intake would insert for this body (keys filled in later)."""
     from analytics.intake import _stored_ip, _visitor
-    from analytics.models import DEFAULT_TIMEZONES
-    from analytics.senders import parser_for
+    from analytics.senders import SENDERS, parser_for
 
-    zone = ZoneInfo(DEFAULT_TIMEZONES.get(sender, "UTC"))
+    zone = ZoneInfo(SENDERS[sender].default_time_zone)
     click = next(e.click for e in parser_for(sender)(data, zone) if e.click)
     values = {
         "occurred_at": click.occurred_at, "occurred_at_raw": click.occurred_at_raw,

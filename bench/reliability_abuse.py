@@ -27,7 +27,8 @@ from reliability_infra import Gunicorn, ScratchPostgres, app_env, log_summary, p
 from reliability_load import percentile
 
 from analytics.demo import demo_deliveries
-from analytics.webhooks import sign, signature_header
+from analytics.senders import SENDERS
+from analytics.senders.spec import sign
 
 GOOD_RATE = 20.0  # deliveries per second of the well-behaved sender
 GOOD_TIMEOUT = 10.0  # seconds: an answer later than this counts as an error of the good stream
@@ -46,7 +47,7 @@ class GoodStream:
 
     def __init__(self, base_url: str, path: str, secret: str, bodies: Iterator[bytes]) -> None:
         self.url, self.secret, self.bodies = base_url + path, secret, bodies
-        self.header = signature_header("heyoo")
+        self.header = SENDERS["heyoo"].signature_header()
         self.phase = "baseline"
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.outcomes: dict[str, Counter] = defaultdict(Counter)

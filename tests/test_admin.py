@@ -18,7 +18,7 @@ from analytics.admin import base as admin_base
 from analytics.admin.deliveries import pretty_body
 from analytics.exports import CLICK_COLUMNS, format_cell
 from analytics.models import Campaign, Click, Contact, Delivery, Link, WebhookEndpoint
-from analytics.webhooks import sign
+from analytics.senders.spec import sign
 from tests.conftest import (
     DUB_SECRET,
     assert_failed_in_processing,

@@ -9,7 +9,6 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analytics.models import Click, Delivery, WebhookEndpoint
-from analytics.senders import dub
 from tests.conftest import (
     assert_failed_in_processing,
     js_json,
@@ -17,6 +16,7 @@ from tests.conftest import (
     payload,
     post_webhook,
     process_queue,
+    replace_parser,
 )
 
 pytestmark = pytest.mark.django_db
@@ -161,7 +161,7 @@ def post_while_broken(client, monkeypatch, endpoint, body: bytes) -> Delivery:
     """POST, and process, while the Dub parser is broken: the sender hears 200 (accepting does
     not parse), and processing keeps the delivery, failed, for reprocessing."""
     with monkeypatch.context() as patch:
-        patch.setattr(dub, "parse", _parser_bug)
+        replace_parser(patch, "dub", _parser_bug)
         response = post_webhook(client, endpoint, body)
     assert assert_failed_in_processing(response, body) == "parser bug"
     return Delivery.objects.get(pk=response.json()["delivery"])

@@ -83,7 +83,7 @@ def test_dub_rejects_wrong_signature(client, dub_endpoint, link_clicked):
 
 def test_dub_rejects_a_reserialized_body(client, dub_endpoint, link_clicked):
     signed_body = js_json(link_clicked)
-    from analytics.webhooks import sign
+    from analytics.senders.spec import sign
 
     response = client.post(
         dub_endpoint.get_absolute_url(),

@@ -212,7 +212,7 @@ def test_heyoo_rejects_missing_signature(client, heyoo_endpoint, campaign_clicke
 def test_heyoo_rejects_a_valid_signature_sent_in_dubs_header(
     client, heyoo_endpoint, campaign_clicked
 ):
-    from analytics.webhooks import sign
+    from analytics.senders.spec import sign
 
     body = js_json(campaign_clicked)
 
@@ -229,7 +229,7 @@ def test_heyoo_rejects_a_valid_signature_sent_in_dubs_header(
 
 
 def test_heyoo_rejects_a_body_altered_after_signing(client, heyoo_endpoint, campaign_clicked):
-    from analytics.webhooks import sign
+    from analytics.senders.spec import sign
 
     signature = sign(heyoo_endpoint.secret, js_json(campaign_clicked))
     campaign_clicked["data"]["click"]["country"] = "FR"

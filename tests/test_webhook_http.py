@@ -9,7 +9,7 @@ from django.db import OperationalError, connection
 
 from analytics import acceptance, intake, spool
 from analytics.models import Click, Delivery, Link, WebhookEndpoint
-from analytics.webhooks import sign
+from analytics.senders.spec import sign
 from tests.conftest import (
     DUB_SECRET,
     accepted,

@@ -393,12 +393,13 @@ def test_opptima_failed_delivery_is_reprocessed_after_its_body_is_repaired(
 def test_opptima_failed_delivery_is_reprocessed_after_a_parser_fix(
     client, opptima_endpoint, click_event, monkeypatch
 ):
-    from analytics.senders import PayloadError, opptima
+    from analytics.senders import PayloadError
+    from tests.conftest import replace_parser
 
     def broken_parse(body, zone):
         raise PayloadError("timestamp is not an ISO 8601 timestamp: '2020-10-02 15:07:31'.")
 
-    monkeypatch.setattr(opptima, "parse", broken_parse)
+    replace_parser(monkeypatch, "opptima", broken_parse)
     response = post_webhook(client, opptima_endpoint, js_json(click_event))
     error = assert_failed_in_processing(response, js_json(click_event))
     assert error == "timestamp is not an ISO 8601 timestamp: '2020-10-02 15:07:31'."

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import Click, Delivery
-from analytics.webhooks import sign
+from analytics.senders.spec import sign
 from tests.conftest import js_json, payload, post_webhook
 
 

@@ -411,12 +411,13 @@ def test_woodpecker_failed_delivery_is_reprocessed_after_its_body_is_repaired(
 def test_woodpecker_failed_delivery_is_reprocessed_after_a_parser_fix(
     client, woodpecker_endpoint, link_clicked, monkeypatch
 ):
-    from analytics.senders import PayloadError, woodpecker
+    from analytics.senders import PayloadError
+    from tests.conftest import replace_parser
 
     def broken_parse(body, zone):
         raise PayloadError("[0].timestamp is not an ISO 8601 timestamp.")
 
-    monkeypatch.setattr(woodpecker, "parse", broken_parse)
+    replace_parser(monkeypatch, "woodpecker", broken_parse)
     response = post_webhook(client, woodpecker_endpoint, js_json(link_clicked))
     error = assert_failed_in_processing(response, js_json(link_clicked))
     assert error == "[0].timestamp is not an ISO 8601 timestamp."
