@@ -12,7 +12,8 @@ DUB_SECRET = "whsec_0123456789abcdef0123456789abcdef"
 
 
 def payload(name: str) -> object:
-    """A sample payload from tests/payloads (the senders' documented examples)."""
+    """A sample payload, e.g. ``payload("dub/link_clicked")``: tests/payloads has one folder per
+    sender, holding its documented examples."""
     return json.loads((PAYLOADS / f"{name}.json").read_text())
 
 

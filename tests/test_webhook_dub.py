@@ -16,7 +16,7 @@ from tests.conftest import (
 
 @pytest.fixture
 def link_clicked() -> dict:
-    return payload("dub_link_clicked")
+    return payload("dub/link_clicked")
 
 
 def test_dub_link_clicked_is_stored_as_one_normalized_click(client, dub_endpoint, link_clicked):
@@ -124,7 +124,7 @@ def test_dub_redelivery_creates_no_second_click(client, dub_endpoint, link_click
     assert Delivery.objects.count() == 2
 
 
-@pytest.mark.parametrize("name", ["dub_lead_created", "dub_sale_created", "dub_link_created"])
+@pytest.mark.parametrize("name", ["dub/lead_created", "dub/sale_created", "dub/link_created"])
 def test_dub_non_click_events_are_kept_and_ignored(client, dub_endpoint, name):
     response = post_webhook(client, dub_endpoint, js_json(payload(name)))
 

@@ -19,7 +19,7 @@ from tests.conftest import (
 
 @pytest.fixture
 def campaign_clicked() -> dict:
-    return payload("heyoo_campaign_clicked")
+    return payload("heyoo/campaign_clicked")
 
 
 def _campaign_created() -> dict:
@@ -263,7 +263,7 @@ def test_heyoo_redelivery_creates_no_second_click(client, heyoo_endpoint, campai
 @pytest.mark.parametrize(
     "event",
     [
-        _campaign_shared(payload("heyoo_campaign_clicked")["data"]["campaign"]),
+        _campaign_shared(payload("heyoo/campaign_clicked")["data"]["campaign"]),
         _post_published(),
     ],
     ids=["campaign.shared", "post.published"],

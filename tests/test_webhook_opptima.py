@@ -18,7 +18,7 @@ from tests.conftest import (
 
 @pytest.fixture
 def click_event() -> dict:
-    return payload("opptima_click")
+    return payload("opptima/click")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.conftest import (
 
 @pytest.fixture
 def link_clicked() -> list:
-    return payload("woodpecker_link_clicked")
+    return payload("woodpecker/link_clicked")
 
 
 @pytest.fixture
