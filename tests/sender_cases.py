@@ -38,7 +38,8 @@ class SenderCase:
     other_campaign_click: dict[str, object]
     # Another visitor in the sample's campaign.
     other_visitor: Callable[[object], None]
-    # Senders with a secret: a wrong credential, and the errors the webhook answers.
+    # Senders with a secret: the endpoint's, a wrong credential, and the webhook's answers.
+    secret: str = ""
     wrong_credential: dict[str, str] = field(default_factory=dict)
     wrong_credential_error: str = ""
     missing_credential_error: str = ""
@@ -133,6 +134,7 @@ DUB = SenderCase(
     ),
     other_campaign_click={"link__external_id": "lnk_2"},
     other_visitor=_update(CLICK, id="click_other_ip", ip="203.0.113.7"),
+    secret="whsec_0123456789abcdef0123456789abcdef",
     wrong_credential={"Dub-Signature": "0" * 64},
     wrong_credential_error=(
         "The Dub-Signature header does not match the body signed with this endpoint's secret."
@@ -197,6 +199,7 @@ HEYOO = SenderCase(
     ),
     other_campaign_click={"campaign__external_id": "cm22...", "campaign__name": "Winter Push"},
     other_visitor=_update(CLICK, id="clk_other_ip", ip="203.0.113.7"),
+    secret="whsec_fedcba9876543210fedcba9876543210",
     wrong_credential={"Heyoo-Signature": "0" * 64},
     wrong_credential_error=(
         "The Heyoo-Signature header does not match the body signed with this endpoint's secret."
@@ -290,6 +293,7 @@ OPPTIMA = SenderCase(
         "campaign__name": "November newsletter",
     },
     other_visitor=_update((), email="ana@testdomain.com", contactId="112528992"),
+    secret="opp_live_key_123",
     wrong_credential={"Authorization": "Bearer opp_live_wrong"},
     wrong_credential_error="The bearer token does not match this endpoint's API key.",
     missing_credential_error="Missing Authorization: Bearer <API key> header.",
@@ -297,4 +301,4 @@ OPPTIMA = SenderCase(
 )
 
 CASES = (DUB, HEYOO, WOODPECKER, OPPTIMA)
-WITH_SECRET = tuple(case for case in CASES if case.wrong_credential)
+WITH_SECRET = tuple(case for case in CASES if case.secret)
