@@ -8,24 +8,16 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from analytics.senders import SENDERS, sender_choices
+from analytics.senders.base import Device  # with the parsers, which must not import the models
 
-class Sender(models.TextChoices):
-    DUB = "dub", "Dub"
-    HEYOO = "heyoo", "Heyoo"
-    WOODPECKER = "woodpecker", "Woodpecker"
-    OPPTIMA = "opptima", "Opptima"
+# The senders as an enum (Sender.DUB, Sender.values, Sender("dub").label), derived from the
+# registry when the app loads. The model fields' choices read the registry itself, through a
+# callable, so a sender added later needs no migration.
+Sender = models.TextChoices(
+    "Sender", [(key.upper(), (key, spec.label)) for key, spec in SENDERS.items()]
+)
 
-
-class Device(models.TextChoices):
-    UNKNOWN = "", "Unknown"
-    DESKTOP = "desktop", "Desktop"
-    MOBILE = "mobile", "Mobile"
-    TABLET = "tablet", "Tablet"
-    OTHER = "other", "Other"
-
-
-# Opptima sends naive local timestamps; its documentation and customers are in Colombia.
-DEFAULT_TIMEZONES = {Sender.OPPTIMA: "America/Bogota"}
 # How long a rotated-out token or secret still works: time to update the sender's settings.
 ROTATION_GRACE = timedelta(hours=24)
 
@@ -46,7 +38,7 @@ def validate_timezone(value: str) -> None:
 class WebhookEndpoint(models.Model):
     """One URL a sender posts to. A marketer may connect several per sender (two Dub workspaces)."""
 
-    sender = models.CharField(max_length=20, choices=Sender.choices)
+    sender = models.CharField(max_length=20, choices=sender_choices)
     name = models.CharField(max_length=100)
     token = models.CharField(
         max_length=100,
@@ -61,14 +53,13 @@ class WebhookEndpoint(models.Model):
     secret = models.CharField(
         max_length=200,
         blank=True,
-        help_text="Signing secret (Dub, Heyoo) or API key sent as a bearer token (Opptima).",
+        help_text="The signing secret or API key the sender authenticates with, if it has one.",
     )
     time_zone = models.CharField(
         max_length=64,
         blank=True,
         validators=[validate_timezone],
-        help_text="Zone of the naive timestamps this sender sends (Opptima). "
-        "Blank: America/Bogota for Opptima, UTC for the others.",
+        help_text="Zone of the naive timestamps this sender sends. Blank: the sender's default.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -89,17 +80,17 @@ class WebhookEndpoint(models.Model):
 
     def save(self, *args: object, **kwargs: object) -> None:
         if not self.time_zone:
-            self.time_zone = DEFAULT_TIMEZONES.get(self.sender, "UTC")
+            spec = SENDERS.get(self.sender)
+            self.time_zone = spec.default_time_zone if spec else "UTC"
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("webhook", kwargs={"sender": self.sender, "token": self.token})
 
     def clean(self) -> None:
-        if self.sender == Sender.WOODPECKER and self.secret:
-            raise ValidationError(
-                {"secret": "Woodpecker does not sign webhooks; its URL token is its only check."}
-            )
+        spec = SENDERS.get(self.sender)  # an unknown sender is clean_fields' error
+        if spec and self.secret and not spec.takes_secret:
+            raise ValidationError({"secret": spec.secret_refusal()})
 
     @property
     def zone(self) -> ZoneInfo:
@@ -189,7 +180,7 @@ class Delivery(models.Model):
 class Campaign(models.Model):
     """A sender's campaign (Heyoo, Woodpecker, Opptima) or a Dub link's utm_campaign."""
 
-    sender = models.CharField(max_length=20, choices=Sender.choices)
+    sender = models.CharField(max_length=20, choices=sender_choices)
     external_id = models.CharField(max_length=200)
     name = models.CharField(max_length=300, blank=True)
     destination_url = models.TextField(blank=True)
@@ -215,7 +206,7 @@ class Campaign(models.Model):
 class Link(models.Model):
     """A Dub short link; Dub clicks without a utm_campaign are grouped by it."""
 
-    sender = models.CharField(max_length=20, choices=Sender.choices)
+    sender = models.CharField(max_length=20, choices=sender_choices)
     external_id = models.CharField(max_length=200)
     short_link = models.TextField(blank=True)
     destination_url = models.TextField(blank=True)
@@ -241,7 +232,7 @@ class Link(models.Model):
 class Contact(models.Model):
     """A person: the recipient who clicked (Woodpecker, Opptima) or the sharer (Heyoo)."""
 
-    sender = models.CharField(max_length=20, choices=Sender.choices)
+    sender = models.CharField(max_length=20, choices=sender_choices)
     email = models.CharField(max_length=320)
     external_id = models.CharField(max_length=200, blank=True)
     name = models.CharField(max_length=300, blank=True)
@@ -261,7 +252,7 @@ class Contact(models.Model):
 class Click(models.Model):
     """One click, normalized the same way whatever the sender. Written only by analytics.intake."""
 
-    sender = models.CharField(max_length=20, choices=Sender.choices)
+    sender = models.CharField(max_length=20, choices=sender_choices)
     # The sender's click id, or a hash of the fields that identify the click when it has none.
     click_key = models.CharField(max_length=64)
     external_id = models.CharField(max_length=100, blank=True)
@@ -368,7 +359,7 @@ class Rollup(models.Model):
     )
     country = models.CharField(max_length=2, blank=True)
     device = models.CharField(max_length=10, choices=Device.choices, blank=True)
-    sender = models.CharField(max_length=20, choices=Sender.choices, blank=True)
+    sender = models.CharField(max_length=20, choices=sender_choices, blank=True)
     browser = models.CharField(max_length=50, blank=True)
     os = models.CharField(max_length=50, blank=True)
     referer = models.CharField(max_length=255, blank=True)

@@ -40,14 +40,10 @@ def setup_django(database_url: str, spool_path: str | None = None) -> None:
 
 def headers_for(sender: str, secret: str, data: bytes) -> dict[str, str]:
     """The headers the real sender sends: Dub and Heyoo sign the body, Opptima a bearer key."""
-    from analytics.webhooks import sign, signature_header
+    from analytics.senders import SENDERS
 
     headers = {"Content-Type": "application/json", "User-Agent": f"{sender}-bench"}
-    if sender == "opptima":
-        headers["Authorization"] = f"Bearer {secret}"
-    elif sender in ("dub", "heyoo"):
-        headers[signature_header(sender)] = sign(secret, data)
-    return headers
+    return headers | SENDERS[sender].sign_headers(secret, data)
 
 
 def retime(sender: str, payload: object, moment: datetime) -> bytes:

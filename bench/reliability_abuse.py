@@ -32,7 +32,8 @@ from reliability_load import percentile
 from reliability_worker import WORKER_MARKERS, Worker, count_markers
 
 from analytics.demo import demo_deliveries
-from analytics.webhooks import sign, signature_header
+from analytics.senders import SENDERS
+from analytics.senders.spec import sign
 
 GOOD_RATE = 20.0  # deliveries per second of the well-behaved sender
 GOOD_TIMEOUT = 10.0  # seconds: an answer later than this counts as an error of the good stream
@@ -50,7 +51,7 @@ class GoodStream:
 
     def __init__(self, base_url: str, path: str, secret: str, bodies: Iterator[bytes]) -> None:
         self.url, self.secret, self.bodies = base_url + path, secret, bodies
-        self.header = signature_header("heyoo")
+        self.header = SENDERS["heyoo"].signature_header()
         self.phase = "baseline"
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.outcomes: dict[str, Counter] = defaultdict(Counter)

@@ -21,10 +21,8 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from analytics.demo import demo_deliveries
-from analytics.models import DEFAULT_TIMEZONES
-from analytics.senders import parser_for
+from analytics.senders import SENDERS, parser_for
 from analytics.senders.fields import click_key
-from analytics.webhooks import sign
 
 REDELIVERY_SHARE = 0.30  # of delivery slots: a body the sender already sent, sent again
 IMMEDIATE_SHARE = 0.5  # of redeliveries: one of the last few bodies, often still in flight
@@ -45,7 +43,7 @@ class Body:
 def click_identities(sender: str, data: bytes) -> frozenset[tuple[str, str]]:
     """Dub and Heyoo: the click id in the body. Woodpecker and Opptima send none: the key the
     parser derives from the fields that identify the click (so a redelivery maps to it too)."""
-    zone = ZoneInfo(DEFAULT_TIMEZONES.get(sender, "UTC"))
+    zone = ZoneInfo(SENDERS[sender].default_time_zone)
     parsed = {(sender, e.click.click_key) for e in parser_for(sender)(data, zone) if e.click}
     if sender not in CLICK_EVENTS:
         return frozenset(parsed)
@@ -228,10 +226,8 @@ class Senders:
         self.stats.deliveries += 1
         path, secret = self.endpoints[body.sender]
         headers = {"Content-Type": "application/json", "User-Agent": f"{body.sender}-reliability"}
-        if body.sender == "opptima":
-            headers["Authorization"] = f"Bearer {secret}"
-        elif body.sender in ("dub", "heyoo"):
-            headers[f"{body.sender.capitalize()}-Signature"] = sign(secret, body.data)
+        if secret:
+            headers.update(SENDERS[body.sender].sign_headers(secret, body.data))
         backoff = BACKOFF_FIRST
         first_failure = None
         while True:

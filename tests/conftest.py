@@ -1,17 +1,19 @@
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from analytics.models import Sender, WebhookEndpoint
-from analytics.webhooks import sign, signature_header
+from analytics.senders import SENDERS
 
 PAYLOADS = Path(__file__).parent / "payloads"
 DUB_SECRET = "whsec_0123456789abcdef0123456789abcdef"
 
 
 def payload(name: str) -> object:
-    """A sample payload from tests/payloads (the senders' documented examples)."""
+    """A sample payload, e.g. ``payload("dub/link_clicked")``: tests/payloads has one folder per
+    sender, holding its documented examples."""
     return json.loads((PAYLOADS / f"{name}.json").read_text())
 
 
@@ -26,16 +28,19 @@ def post_webhook(client, endpoint: WebhookEndpoint, body: bytes, *, process=True
     Then, unless ``process=False``, the processing worker's work: every queued delivery is
     processed, so the database shows what the delivery became.
     """
-    if endpoint.secret and endpoint.sender in (Sender.DUB, Sender.HEYOO):
-        headers.setdefault(signature_header(endpoint.sender), sign(endpoint.secret, body))
-    if endpoint.secret and endpoint.sender == Sender.OPPTIMA:
-        headers.setdefault("Authorization", f"Bearer {endpoint.secret}")
+    if endpoint.secret:
+        headers = SENDERS[endpoint.sender].sign_headers(endpoint.secret, body) | headers
     response = client.post(
         endpoint.get_absolute_url(), body, content_type="application/json", headers=headers
     )
     if process:
         process_queue()
     return response
+
+
+def replace_parser(patch: pytest.MonkeyPatch, sender: str, parse) -> None:
+    """Give ``sender`` another parser until ``patch`` is undone: the worker reads the registry."""
+    patch.setitem(SENDERS, sender, replace(SENDERS[sender], parse=parse))
 
 
 def process_queue() -> None:

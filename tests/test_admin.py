@@ -18,7 +18,7 @@ from analytics.admin import base as admin_base
 from analytics.admin.deliveries import pretty_body
 from analytics.exports import CLICK_COLUMNS, format_cell
 from analytics.models import Campaign, Click, Contact, Delivery, Link, WebhookEndpoint
-from analytics.webhooks import sign
+from analytics.senders.spec import sign
 from tests.conftest import (
     DUB_SECRET,
     assert_failed_in_processing,
@@ -54,21 +54,21 @@ def change_page(obj: object) -> str:
 
 
 def dub_body(click_id: str = "yNrYm0F6r1KMnq6N", **link: object) -> bytes:
-    body = payload("dub_link_clicked")
+    body = payload("dub/link_clicked")
     body["data"]["click"]["id"] = click_id
     body["data"]["link"].update(link)
     return js_json(body)
 
 
 def woodpecker_body(n: int) -> bytes:
-    body = payload("woodpecker_link_clicked")
+    body = payload("woodpecker/link_clicked")
     body[0]["click_url"] = f"https://example.com/page-{n}"
     return js_json(body)
 
 
 def broken_dub_body() -> bytes:
     """A Dub link.clicked without the click's timestamp: accepted, then failed by processing."""
-    body = payload("dub_link_clicked")
+    body = payload("dub/link_clicked")
     del body["data"]["click"]["timestamp"]
     return js_json(body)
 
@@ -93,9 +93,9 @@ def stored(
     """One real delivery per sender (campaigns, a link, a recipient, a sharer) and a failed one."""
     for endpoint, body in (
         (dub_endpoint, dub_body(utm_campaign="spring-sale")),
-        (heyoo_endpoint, js_json(payload("heyoo_campaign_clicked"))),
-        (woodpecker_endpoint, js_json(payload("woodpecker_link_clicked"))),
-        (opptima_endpoint, js_json(payload("opptima_click"))),
+        (heyoo_endpoint, js_json(payload("heyoo/campaign_clicked"))),
+        (woodpecker_endpoint, js_json(payload("woodpecker/link_clicked"))),
+        (opptima_endpoint, js_json(payload("opptima/click"))),
     ):
         assert post_webhook(client, endpoint, body).status_code == 200
     broken = broken_dub_body()
@@ -571,7 +571,7 @@ def test_only_the_body_of_a_failed_delivery_is_editable(
 def test_delivery_body_and_headers_are_shown_escaped(
     admin_client: Client, client: Client, woodpecker_endpoint: WebhookEndpoint
 ) -> None:
-    body = payload("woodpecker_link_clicked")
+    body = payload("woodpecker/link_clicked")
     body[0]["prospect"]["campaign_name"] = "<script>alert(1)</script>"
     post_webhook(
         client, woodpecker_endpoint, js_json(body), **{"X-Note": "<script>alert(2)</script>"}
@@ -741,7 +741,7 @@ def test_rotate_token_action_changes_the_url(
     assert new_url != old_url
     assert f"http://testserver{new_url}" in messages_of(response)[0]
     assert "old URL keeps working for 24 hours" in messages_of(response)[0]
-    body = js_json(payload("woodpecker_link_clicked"))
+    body = js_json(payload("woodpecker/link_clicked"))
     assert client.post(old_url, body, content_type="application/json").status_code == 200
     assert post_webhook(client, woodpecker_endpoint, body).status_code == 200
 
@@ -750,7 +750,7 @@ def test_changing_the_secret_keeps_the_old_one_valid_for_a_grace_period(
     admin_client: Client, client: Client, dub_endpoint: WebhookEndpoint
 ) -> None:
     old_secret = dub_endpoint.secret
-    body = js_json(payload("dub_link_clicked"))
+    body = js_json(payload("dub/link_clicked"))
 
     admin_client.post(
         f"/admin/analytics/webhookendpoint/{dub_endpoint.pk}/change/",
@@ -778,7 +778,7 @@ def test_changing_the_secret_keeps_the_old_one_valid_for_a_grace_period(
 def test_disable_and_enable_actions(
     admin_client: Client, client: Client, woodpecker_endpoint: WebhookEndpoint
 ) -> None:
-    body = js_json(payload("woodpecker_link_clicked"))
+    body = js_json(payload("woodpecker/link_clicked"))
     # A first delivery: this process now authenticates from its copy of the endpoints.
     assert post_webhook(client, woodpecker_endpoint, body).status_code == 200
 

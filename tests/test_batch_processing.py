@@ -13,13 +13,13 @@ from tests.conftest import js_json, payload, post_webhook
 
 
 def dub_click(click_id: str, *, ip: str = "203.0.113.9", at: str = "2025-02-03T09:35:57.926Z"):
-    body = payload("dub_link_clicked")
+    body = payload("dub/link_clicked")
     body["data"]["click"].update(id=click_id, ip=ip, timestamp=at)
     return js_json(body)
 
 
 def dub_without_timestamp() -> bytes:
-    body = payload("dub_link_clicked")
+    body = payload("dub/link_clicked")
     del body["data"]["click"]["timestamp"]
     return js_json(body)
 
@@ -73,7 +73,7 @@ def test_copies_of_a_click_across_batches_store_it_once(client, dub_endpoint):
 
 
 def test_a_woodpecker_array_repeating_a_click_counts_the_copy(client, woodpecker_endpoint):
-    item = payload("woodpecker_link_clicked")[0]
+    item = payload("woodpecker/link_clicked")[0]
     queue(client, woodpecker_endpoint, js_json([item, item]))
 
     intake.process_queued(100)

@@ -9,7 +9,6 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analytics.models import Click, Delivery, WebhookEndpoint
-from analytics.senders import dub
 from tests.conftest import (
     assert_failed_in_processing,
     js_json,
@@ -17,6 +16,7 @@ from tests.conftest import (
     payload,
     post_webhook,
     process_queue,
+    replace_parser,
 )
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_the_printed_path_receives_webhooks(client):
     out, _ = run("create_webhook", "woodpecker", "--name", "Outbound")
 
     response = client.post(
-        out.strip(), js_json(payload("woodpecker_link_clicked")), content_type="application/json"
+        out.strip(), js_json(payload("woodpecker/link_clicked")), content_type="application/json"
     )
     process_queue()
 
@@ -91,7 +91,7 @@ def test_create_webhook_honours_token_secret_and_name(client):
         "Acme workspace",
     )
     assert "/webhooks/dub/acme-workspace-token" in out
-    response = post_webhook(client, endpoint, js_json(payload("dub_link_clicked")))
+    response = post_webhook(client, endpoint, js_json(payload("dub/link_clicked")))
     assert response.status_code == 200
 
 
@@ -161,14 +161,14 @@ def post_while_broken(client, monkeypatch, endpoint, body: bytes) -> Delivery:
     """POST, and process, while the Dub parser is broken: the sender hears 200 (accepting does
     not parse), and processing keeps the delivery, failed, for reprocessing."""
     with monkeypatch.context() as patch:
-        patch.setattr(dub, "parse", _parser_bug)
+        replace_parser(patch, "dub", _parser_bug)
         response = post_webhook(client, endpoint, body)
     assert assert_failed_in_processing(response, body) == "parser bug"
     return Delivery.objects.get(pk=response.json()["delivery"])
 
 
 def dub_click(click_id: str, **click: object) -> bytes:
-    event = payload("dub_link_clicked")
+    event = payload("dub/link_clicked")
     event["data"]["click"].update(id=click_id, **click)
     return js_json(event)
 
@@ -223,7 +223,7 @@ def test_reprocessing_a_body_that_still_does_not_fit_keeps_it_failed(client, dub
 
 def test_reprocess_only_touches_the_statuses_asked_for(client, monkeypatch, dub_endpoint):
     failed = post_while_broken(client, monkeypatch, dub_endpoint, dub_click("click1"))
-    post_webhook(client, dub_endpoint, js_json(payload("dub_lead_created")))
+    post_webhook(client, dub_endpoint, js_json(payload("dub/lead_created")))
     post_webhook(client, dub_endpoint, dub_click("click2"))
     ignored = Delivery.objects.get(status=Delivery.Status.IGNORED)
     processed = Delivery.objects.get(status=Delivery.Status.PROCESSED)
@@ -264,12 +264,12 @@ def test_reprocess_since_skips_older_deliveries(client, monkeypatch, dub_endpoin
 @pytest.fixture
 def four_clicks(client, dub_endpoint, heyoo_endpoint, woodpecker_endpoint, opptima_endpoint):
     """One click per sender, posted as webhooks; by time: Opptima, Heyoo, Dub, Woodpecker."""
-    opptima = payload("opptima_click")
+    opptima = payload("opptima/click")
     opptima["cityName"] = "Bogotá"
     for endpoint, body in [
-        (dub_endpoint, js_json(payload("dub_link_clicked"))),
-        (heyoo_endpoint, js_json(payload("heyoo_campaign_clicked"))),
-        (woodpecker_endpoint, js_json(payload("woodpecker_link_clicked"))),
+        (dub_endpoint, js_json(payload("dub/link_clicked"))),
+        (heyoo_endpoint, js_json(payload("heyoo/campaign_clicked"))),
+        (woodpecker_endpoint, js_json(payload("woodpecker/link_clicked"))),
         (opptima_endpoint, js_json(opptima)),
     ]:
         response = post_webhook(client, endpoint, body)
@@ -424,11 +424,11 @@ def test_export_neutralizes_formulas_but_keeps_negative_numbers(
         dub_endpoint,
         dub_click("f1", city='=HYPERLINK("http://evil.example","x")', region="@SUM(A1)"),
     )
-    (woodpecker,) = payload("woodpecker_link_clicked")
+    (woodpecker,) = payload("woodpecker/link_clicked")
     woodpecker["prospect"]["campaign_name"] = "=cmd|' /C calc'!A0"
     woodpecker["prospect"]["city"] = "-2+3"
     post_webhook(client, woodpecker_endpoint, js_json([woodpecker]))
-    post_webhook(client, opptima_endpoint, js_json(payload("opptima_click")))
+    post_webhook(client, opptima_endpoint, js_json(payload("opptima/click")))
 
     rows = {row["sender"]: row for row in export()}
 
@@ -441,7 +441,7 @@ def test_export_neutralizes_formulas_but_keeps_negative_numbers(
 
 
 def test_reprocess_leaves_queued_deliveries_to_the_worker_unless_asked(client, dub_endpoint):
-    body = js_json(payload("dub_link_clicked"))
+    body = js_json(payload("dub/link_clicked"))
     queued = post_webhook(client, dub_endpoint, body, process=False).json()["delivery"]
 
     out, _ = run("reprocess_deliveries")

@@ -39,7 +39,7 @@ def hostile(db, heyoo_endpoint, dub_endpoint) -> dict:
     sender = Client()
     recent = (timezone.now() - timedelta(hours=1)).isoformat()
 
-    heyoo = payload("heyoo_campaign_clicked")
+    heyoo = payload("heyoo/campaign_clicked")
     heyoo["data"]["click"].update(
         timestamp=recent, city=XSS_CITY, referer=QUOTED_REFERER, refererUrl=""
     )
@@ -48,7 +48,7 @@ def hostile(db, heyoo_endpoint, dub_endpoint) -> dict:
     assert response.status_code == 200, response.content
     assert outcome(response)["clicks_created"] == 1
 
-    dub = payload("dub_link_clicked")
+    dub = payload("dub/link_clicked")
     dub["data"]["click"].update(timestamp=recent, city=FORMULA_CITY)
     response = post_webhook(sender, dub_endpoint, js_json(dub))
     assert response.status_code == 200, response.content
@@ -179,7 +179,7 @@ def test_admin_delivery_change_page_escapes_the_raw_body(admin_client, hostile):
 
 def test_admin_failed_delivery_repair_form_escapes_the_body(admin_client, heyoo_endpoint):
     """A failed delivery is editable: its body is shown in a textarea, still escaped."""
-    body = payload("heyoo_campaign_clicked")
+    body = payload("heyoo/campaign_clicked")
     body["data"]["click"]["timestamp"] = "not a time"
     body["data"]["click"]["city"] = "</textarea><script>alert(1)</script>"
     response = post_webhook(Client(), heyoo_endpoint, js_json(body))

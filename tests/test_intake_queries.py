@@ -20,7 +20,7 @@ PROCESS_QUERIES = 12
 
 def _dub_click(click_id: str) -> bytes:
     """A Dub click on a link of its own: every click of a batch brings a new link."""
-    body = payload("dub_link_clicked")
+    body = payload("dub/link_clicked")
     body["data"]["click"]["id"] = click_id
     body["data"]["link"]["id"] = f"link_{click_id}"
     return js_json(body)

@@ -30,22 +30,22 @@ from tests.conftest import payload, post_webhook
 SENDERS = ("dub", "heyoo", "woodpecker", "opptima")
 SAMPLES = {
     "dub": (
-        "dub_link_clicked",
-        "dub_link_clicked_docs",
-        "dub_lead_created",
-        "dub_sale_created",
-        "dub_link_created",
+        "dub/link_clicked",
+        "dub/link_clicked_docs",
+        "dub/lead_created",
+        "dub/sale_created",
+        "dub/link_created",
     ),
-    "heyoo": ("heyoo_campaign_clicked",),
-    "woodpecker": ("woodpecker_link_clicked",),
-    "opptima": ("opptima_click",),
+    "heyoo": ("heyoo/campaign_clicked",),
+    "woodpecker": ("woodpecker/link_clicked",),
+    "opptima": ("opptima/click",),
 }
 # The click payload of each sender and where its click time is.
 CLICK_SAMPLE = {
-    "dub": ("dub_link_clicked", ("data", "click", "timestamp")),
-    "heyoo": ("heyoo_campaign_clicked", ("data", "click", "timestamp")),
-    "woodpecker": ("woodpecker_link_clicked", (0, "timestamp")),
-    "opptima": ("opptima_click", ("timestamp",)),
+    "dub": ("dub/link_clicked", ("data", "click", "timestamp")),
+    "heyoo": ("heyoo/campaign_clicked", ("data", "click", "timestamp")),
+    "woodpecker": ("woodpecker/link_clicked", (0, "timestamp")),
+    "opptima": ("opptima/click", ("timestamp",)),
 }
 
 

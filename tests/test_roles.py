@@ -109,10 +109,10 @@ def deliveries(dub_endpoint, heyoo_endpoint, woodpecker_endpoint, opptima_endpoi
     endpoints = [dub_endpoint, heyoo_endpoint, woodpecker_endpoint, opptima_endpoint]
     recent = (timezone.now() - timedelta(hours=1)).isoformat()
     bodies = {
-        Sender.DUB: payload("dub_link_clicked"),
-        Sender.HEYOO: payload("heyoo_campaign_clicked"),
-        Sender.WOODPECKER: payload("woodpecker_link_clicked"),
-        Sender.OPPTIMA: payload("opptima_click"),
+        Sender.DUB: payload("dub/link_clicked"),
+        Sender.HEYOO: payload("heyoo/campaign_clicked"),
+        Sender.WOODPECKER: payload("woodpecker/link_clicked"),
+        Sender.OPPTIMA: payload("opptima/click"),
     }
     bodies[Sender.DUB]["data"]["click"]["timestamp"] = recent
     bodies[Sender.DUB]["data"]["link"]["title"] = BODY_MARKER  # kept in the raw body only

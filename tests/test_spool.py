@@ -12,7 +12,7 @@ from tests.conftest import js_json, payload, post_webhook, process_queue
 
 
 def dub_click(click_id: str) -> bytes:
-    body = payload("dub_link_clicked")
+    body = payload("dub/link_clicked")
     body["data"]["click"]["id"] = click_id
     return js_json(body)
 
@@ -210,6 +210,6 @@ def test_an_endpoint_created_elsewhere_answers_its_first_delivery(client, dub_en
     new = WebhookEndpoint.objects.get(name="New")
     acceptance._cache.loaded_at -= 2  # this process's copy is two seconds old
 
-    response = post_webhook(client, new, js_json(payload("woodpecker_link_clicked")), process=False)
+    response = post_webhook(client, new, js_json(payload("woodpecker/link_clicked")), process=False)
 
     assert response.status_code == 200

@@ -9,7 +9,7 @@ from django.db import OperationalError, connection
 
 from analytics import acceptance, intake, spool
 from analytics.models import Click, Delivery, Link, WebhookEndpoint
-from analytics.webhooks import sign
+from analytics.senders.spec import sign
 from tests.conftest import (
     DUB_SECRET,
     accepted,
@@ -25,7 +25,7 @@ from tests.conftest import (
 
 @pytest.fixture
 def dub_click_body() -> bytes:
-    return js_json(payload("dub_link_clicked"))
+    return js_json(payload("dub/link_clicked"))
 
 
 def assert_json_error(response, status: int) -> dict:
@@ -126,7 +126,7 @@ def test_a_body_over_the_limit_is_refused_with_413_and_nothing_is_stored(
     client, settings, dub_endpoint, dub_click_body
 ):
     settings.WEBHOOK_MAX_BODY_BYTES = 2048
-    event = payload("dub_link_clicked")
+    event = payload("dub/link_clicked")
     event["data"]["link"]["description"] = "x" * 4000
     body = js_json(event)
 
@@ -232,7 +232,7 @@ def test_stored_headers_mask_the_signature_and_drop_cookies(client, dub_endpoint
 def test_stored_headers_keep_the_authorization_scheme_but_mask_the_api_key(
     client, opptima_endpoint
 ):
-    body = js_json(payload("opptima_click"))
+    body = js_json(payload("opptima/click"))
 
     response = post_webhook(client, opptima_endpoint, body, **{"X-Api-Key": "opp_live_key_123"})
 
@@ -246,7 +246,7 @@ def test_stored_headers_keep_the_authorization_scheme_but_mask_the_api_key(
 def test_a_configured_heyoo_signature_header_is_masked_too(client, settings, heyoo_endpoint):
     # HEYOO_SIGNATURE_HEADER is configurable; whatever it is called, its value is a signature.
     settings.HEYOO_SIGNATURE_HEADER = "X-Heyoo-Hmac-Sha256"
-    body = js_json(payload("heyoo_campaign_clicked"))
+    body = js_json(payload("heyoo/campaign_clicked"))
     signature = sign(heyoo_endpoint.secret, body)
 
     response = post_webhook(client, heyoo_endpoint, body)
@@ -257,7 +257,7 @@ def test_a_configured_heyoo_signature_header_is_masked_too(client, settings, hey
 
 
 def test_the_remote_address_is_stored(client, woodpecker_endpoint):
-    body = js_json(payload("woodpecker_link_clicked"))
+    body = js_json(payload("woodpecker/link_clicked"))
 
     client.post(
         woodpecker_endpoint.get_absolute_url(),

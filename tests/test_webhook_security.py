@@ -8,13 +8,13 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import Click, Delivery
-from analytics.webhooks import sign
+from analytics.senders.spec import sign
 from tests.conftest import js_json, payload, post_webhook
 
 
 @pytest.fixture
 def body() -> bytes:
-    return js_json(payload("dub_link_clicked"))
+    return js_json(payload("dub/link_clicked"))
 
 
 def _post_signed(client, endpoint, body: bytes, secret: str, url: str | None = None):
@@ -47,7 +47,7 @@ def test_old_secret_is_refused_once_the_grace_is_over(client, dub_endpoint, body
 def test_old_token_url_keeps_working_during_the_rotation_grace(client, woodpecker_endpoint):
     old_url = woodpecker_endpoint.get_absolute_url()
     woodpecker_endpoint.rotate_token()
-    body = js_json(payload("woodpecker_link_clicked"))
+    body = js_json(payload("woodpecker/link_clicked"))
 
     old = client.post(old_url, body, content_type="application/json")
     new = client.post(woodpecker_endpoint.get_absolute_url(), body, content_type="application/json")
@@ -59,7 +59,7 @@ def test_old_token_url_keeps_working_during_the_rotation_grace(client, woodpecke
 def test_old_token_url_is_404_once_the_grace_is_over(client, woodpecker_endpoint):
     old_url = woodpecker_endpoint.get_absolute_url()
     woodpecker_endpoint.rotate_token(grace=timedelta(0))
-    body = js_json(payload("woodpecker_link_clicked"))
+    body = js_json(payload("woodpecker/link_clicked"))
 
     assert client.post(old_url, body, content_type="application/json").status_code == 404
 
@@ -71,7 +71,7 @@ def test_a_flooding_endpoint_gets_429_while_others_are_served(
     settings.WEBHOOK_RATE_BURST = 2
     statuses = [post_webhook(client, dub_endpoint, body).status_code for _ in range(3)]
     flooded = post_webhook(client, dub_endpoint, body)
-    other = post_webhook(client, woodpecker_endpoint, js_json(payload("woodpecker_link_clicked")))
+    other = post_webhook(client, woodpecker_endpoint, js_json(payload("woodpecker/link_clicked")))
 
     assert statuses == [200, 200, 429]
     assert flooded.status_code == 429
@@ -97,7 +97,7 @@ def test_without_a_configured_rate_limit_an_authenticated_burst_is_all_accepted(
 
 
 def test_secrets_never_reach_the_stored_delivery(client, opptima_endpoint):
-    post_webhook(client, opptima_endpoint, js_json(payload("opptima_click")))
+    post_webhook(client, opptima_endpoint, js_json(payload("opptima/click")))
 
     delivery = Delivery.objects.get()
     assert opptima_endpoint.secret not in str(delivery.headers)

@@ -18,37 +18,8 @@ from django.utils.safestring import SafeString
 
 from analytics import acceptance
 from analytics.intake_health import with_intake_figures
-from analytics.models import ROTATION_GRACE, Click, Delivery, Sender, WebhookEndpoint
-from analytics.webhooks import signature_header
-
-
-def authentication_help(sender: str, has_secret: bool) -> str:
-    """How requests from ``sender`` prove themselves, as the webhook view checks them."""
-    label = Sender(sender).label
-    if sender == Sender.WOODPECKER:
-        return (
-            "Woodpecker does not sign webhooks: the token in the URL is the only check. Keep the "
-            "URL private, and rotate the token if it leaks."
-        )
-    if sender == Sender.OPPTIMA:
-        scheme = "the Authorization header as “Bearer <API key>”"
-        if has_secret:
-            return f"Opptima sends its API key in {scheme}; any other key is refused (401)."
-        return (
-            f"Opptima sends its API key in {scheme}, but none is set here, so any request to this "
-            "URL is accepted. Enter the API key as the secret."
-        )
-    header = signature_header(sender)
-    if has_secret:
-        return (
-            f"{label} signs each request: the {header} header holds the hex HMAC-SHA256 of the "
-            "raw body keyed with the secret; a request without a matching one is refused (401)."
-        )
-    return (
-        f"{label} signs each request in the {header} header (HMAC-SHA256 of the body), but no "
-        "secret is set here, so any request to this URL is accepted. Paste the signing secret "
-        f"from {label}'s webhook settings."
-    )
+from analytics.models import ROTATION_GRACE, Click, Delivery, WebhookEndpoint
+from analytics.senders import SENDERS, secrets_summary, time_zones_summary
 
 
 def _url_html(url: str) -> SafeString:
@@ -89,7 +60,10 @@ class WebhookEndpointForm(forms.ModelForm):
             else "No secret is set."
         )
         help_text = WebhookEndpoint._meta.get_field("secret").help_text
-        self.fields["secret"].help_text = f"{help_text} Woodpecker has none. {state}"
+        self.fields["secret"].help_text = f"{help_text} {secrets_summary()} {state}"
+        if "time_zone" in self.fields:
+            zone_help = WebhookEndpoint._meta.get_field("time_zone").help_text
+            self.fields["time_zone"].help_text = f"{zone_help} Defaults: {time_zones_summary()}."
         if self.instance.pk:
             # Next to the read-only "secret: set / not set" line of the change page.
             self.fields["secret"].label = "New secret"
@@ -200,10 +174,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 format_html_join(
                     "",
                     "<li>{}</li>",
-                    ((authentication_help(sender, has_secret=True),) for sender in Sender),
+                    ((spec.authentication_help(has_secret=True),) for spec in SENDERS.values()),
                 ),
             )
-        return authentication_help(endpoint.sender, bool(endpoint.secret))
+        return SENDERS[endpoint.sender].authentication_help(bool(endpoint.secret))
 
     @admin.display(description="last delivery", ordering="last_delivery", empty_value="never")
     def last_delivery(self, endpoint: WebhookEndpoint) -> datetime | None:

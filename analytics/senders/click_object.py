@@ -2,8 +2,8 @@
 
 from zoneinfo import ZoneInfo
 
-from analytics.senders import ClickData
 from analytics.senders import normalize as n
+from analytics.senders.base import ClickData
 from analytics.senders.fields import click_key, coordinate, flag, required_text, text, timestamp
 
 

@@ -6,7 +6,7 @@ https://dub.co/docs/concepts/webhooks/event-types — envelope ``{id, event, cre
 
 from zoneinfo import ZoneInfo
 
-from analytics.senders import CampaignData, Event, LinkData, PayloadError
+from analytics.senders.base import CampaignData, Event, LinkData, PayloadError
 from analytics.senders.click_object import parse_click_object
 from analytics.senders.fields import (
     load_json,
@@ -15,14 +15,16 @@ from analytics.senders.fields import (
     required_text,
     text,
 )
+from analytics.senders.spec import HmacSignature, SenderSpec
 
 CLICK_EVENT = "link.clicked"
+_SHAPE_ERROR = "The body must be a JSON object with id, event and data."
 
 
 def parse(body: bytes, zone: ZoneInfo) -> list[Event]:
     payload = load_json(body)
     if not isinstance(payload, dict):
-        raise PayloadError("The body must be a JSON object with id, event and data.")
+        raise PayloadError(_SHAPE_ERROR)
     event = required_text(payload, "event", "")
     if event != CLICK_EVENT:
         return [Event(event_type=event)]
@@ -67,3 +69,14 @@ def _link(link: dict) -> LinkData:
         utm_medium=text(link, "utm_medium", 255),
         utm_campaign=text(link, "utm_campaign", 255),
     )
+
+
+SPEC = SenderSpec(
+    key="dub",
+    label="Dub",
+    parse=parse,
+    shape=(dict,),
+    shape_error=_SHAPE_ERROR,
+    auth=HmacSignature("Dub-Signature"),
+    demo_secret_prefix="whsec_",
+)

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from analytics.senders import PayloadError
+from analytics.senders.base import PayloadError
 
 # Clicks outside this window are a sender bug or a forged payload, not marketing data.
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)

@@ -6,7 +6,7 @@ https://docs.heyoo.ai — envelope ``{id, event, timestamp, data}``; a click car
 
 from zoneinfo import ZoneInfo
 
-from analytics.senders import CampaignData, ContactData, Event, PayloadError
+from analytics.senders.base import CampaignData, ContactData, Event, PayloadError
 from analytics.senders.click_object import parse_click_object
 from analytics.senders.fields import (
     load_json,
@@ -16,8 +16,10 @@ from analytics.senders.fields import (
     scalar,
     text,
 )
+from analytics.senders.spec import HmacSignature, SenderSpec
 
 CLICK_EVENT = "campaign.clicked"
+_SHAPE_ERROR = "The body must be a JSON object with id, event, timestamp and data."
 # Campaign fields worth keeping; counters such as clicks and consumedBudget change on every event.
 _CAMPAIGN_DETAILS = (
     "objective",
@@ -35,7 +37,7 @@ _CAMPAIGN_DETAILS = (
 def parse(body: bytes, zone: ZoneInfo) -> list[Event]:
     payload = load_json(body)
     if not isinstance(payload, dict):
-        raise PayloadError("The body must be a JSON object with id, event, timestamp and data.")
+        raise PayloadError(_SHAPE_ERROR)
     event = required_text(payload, "event", "")
     data = optional_obj(payload, "data")
     if event != CLICK_EVENT:
@@ -83,3 +85,15 @@ def _campaign(campaign: dict, path: str) -> CampaignData:
         utm_campaign=text(campaign, "utm_campaign", 255),
         details={key: scalar(campaign[key]) for key in _CAMPAIGN_DETAILS if key in campaign},
     )
+
+
+SPEC = SenderSpec(
+    key="heyoo",
+    label="Heyoo",
+    parse=parse,
+    shape=(dict,),
+    shape_error=_SHAPE_ERROR,
+    # Dub's scheme; the header's name is a setting in case Heyoo's documentation changes it.
+    auth=HmacSignature("Heyoo-Signature", header_setting="HEYOO_SIGNATURE_HEADER"),
+    demo_secret_prefix="whsec_",
+)

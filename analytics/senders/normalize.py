@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pycountry
 
-from analytics.models import Device
+from analytics.senders.base import Device
 from analytics.senders.fields import clean
 
 CONTINENT_NAMES = {

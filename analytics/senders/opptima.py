@@ -6,8 +6,8 @@ Opptima gives no click id, so a click is identified by account, campaign, contac
 
 from zoneinfo import ZoneInfo
 
-from analytics.senders import CampaignData, ClickData, ContactData, Event, PayloadError
 from analytics.senders import normalize as n
+from analytics.senders.base import CampaignData, ClickData, ContactData, Event, PayloadError
 from analytics.senders.fields import (
     coordinate,
     derived_key,
@@ -16,14 +16,16 @@ from analytics.senders.fields import (
     text,
     timestamp,
 )
+from analytics.senders.spec import BearerKey, SenderSpec
 
 CLICK_EVENT = "click"
+_SHAPE_ERROR = "The body must be a JSON object with type, event and campid."
 
 
 def parse(body: bytes, zone: ZoneInfo) -> list[Event]:
     payload = load_json(body)
     if not isinstance(payload, dict):
-        raise PayloadError("The body must be a JSON object with type, event and campid.")
+        raise PayloadError(_SHAPE_ERROR)
     event = required_text(payload, "event", "")
     event_type = _event_type(text(payload, "type"), event)
     if event != CLICK_EVENT:
@@ -73,3 +75,16 @@ def _event_type(kind: str, event: str) -> str:
     # Opptima names its webhooks after group and event: emailMarketingClick, emailMarketingOpen…
     group = "emailMarketing" if kind in ("", "Email marketing") else kind
     return f"{group}{event[:1].upper()}{event[1:]}"[:100]
+
+
+SPEC = SenderSpec(
+    key="opptima",
+    label="Opptima",
+    parse=parse,
+    shape=(dict,),
+    shape_error=_SHAPE_ERROR,
+    auth=BearerKey(),
+    # Opptima sends naive local timestamps; its documentation and customers are in Colombia.
+    default_time_zone="America/Bogota",
+    demo_secret_prefix="opp_live_",
+)

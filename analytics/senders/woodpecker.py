@@ -6,8 +6,8 @@ gives no click id, so a click is identified by account, prospect, campaign step,
 
 from zoneinfo import ZoneInfo
 
-from analytics.senders import CampaignData, ClickData, ContactData, Event, PayloadError
 from analytics.senders import normalize as n
+from analytics.senders.base import CampaignData, ClickData, ContactData, Event, PayloadError
 from analytics.senders.fields import (
     derived_key,
     load_json,
@@ -16,8 +16,10 @@ from analytics.senders.fields import (
     text,
     timestamp,
 )
+from analytics.senders.spec import SenderSpec, UrlTokenOnly
 
 CLICK_EVENT = "link_clicked"
+_SHAPE_ERROR = "The body must be a JSON array of Woodpecker events."
 
 
 def parse(body: bytes, zone: ZoneInfo) -> list[Event]:
@@ -25,7 +27,7 @@ def parse(body: bytes, zone: ZoneInfo) -> list[Event]:
     # Documented as an array; a lone event object is accepted as an array of one.
     items = [payload] if isinstance(payload, dict) else payload
     if not isinstance(items, list):
-        raise PayloadError("The body must be a JSON array of Woodpecker events.")
+        raise PayloadError(_SHAPE_ERROR)
     return [_event(item, f"[{index}]", zone) for index, item in enumerate(items)]
 
 
@@ -86,3 +88,14 @@ def _event(item: object, path: str, zone: ZoneInfo) -> Event:
         ),
         campaign=campaign,
     )
+
+
+SPEC = SenderSpec(
+    key="woodpecker",
+    label="Woodpecker",
+    parse=parse,
+    # Documented as an array; a lone event object is accepted as an array of one.
+    shape=(list, dict),
+    shape_error=_SHAPE_ERROR,
+    auth=UrlTokenOnly(),
+)

@@ -1,5 +1,4 @@
 import itertools
-import secrets
 import sys
 import time
 import uuid
@@ -12,7 +11,8 @@ from tqdm import tqdm
 
 from analytics import acceptance, intake, rollups
 from analytics.demo import demo_deliveries
-from analytics.models import Click, Delivery, Sender, WebhookEndpoint
+from analytics.models import Click, Delivery, WebhookEndpoint
+from analytics.senders import SENDERS
 from analytics.spool import RawDelivery
 
 # Deliveries accepted and processed per transaction.
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         if options["if_empty"] and Click.objects.exists():
             self.stdout.write("Clicks already exist; no demo data added.")
             return
-        endpoints = {sender: _demo_endpoint(sender) for sender in Sender.values}
+        endpoints = {sender: _demo_endpoint(sender) for sender in SENDERS}
         clicks = options["clicks"]
         # The bar is for people watching; under make, CI or a pipe it would only add noise.
         bar = tqdm(
@@ -111,17 +111,15 @@ def _raw(endpoint: WebhookEndpoint, body: bytes) -> RawDelivery:
 
 def _demo_endpoint(sender: str) -> WebhookEndpoint:
     """The sender's demo endpoint, created on first use and reused on later runs."""
-    name = f"Demo {Sender(sender).label}"
+    spec = SENDERS[sender]
+    name = f"Demo {spec.label}"
     endpoint = WebhookEndpoint.objects.filter(sender=sender, name=name).order_by("pk").first()
     if endpoint:
         return endpoint
     # Secrets as each sender issues them; intake is called directly, so nothing is signed.
-    secret = {
-        Sender.DUB: f"whsec_{secrets.token_hex(16)}",
-        Sender.HEYOO: f"whsec_{secrets.token_hex(16)}",
-        Sender.OPPTIMA: f"opp_live_{secrets.token_hex(16)}",
-    }.get(sender, "")
-    time_zone = "America/Bogota" if sender == Sender.OPPTIMA else "UTC"
     return WebhookEndpoint.objects.create(
-        sender=sender, name=name, secret=secret, time_zone=time_zone
+        sender=sender,
+        name=name,
+        secret=spec.demo_secret(),
+        time_zone=spec.default_time_zone,
     )
