@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from abc import ABC, abstractmethod
 from collections import Counter
 from contextlib import suppress
 from pathlib import Path
@@ -171,7 +172,7 @@ def prepare_database(env: dict[str, str]) -> dict[str, tuple[str, str]]:
     return endpoints
 
 
-class AppServer:
+class AppServer(ABC):
     """A web server process running the app, started and stopped by us (never by name).
 
     Subclasses say how to start it (``command``); the rest is shared: a free loopback port,
@@ -191,8 +192,9 @@ class AppServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @abstractmethod
     def command(self) -> list[str]:
-        raise NotImplementedError
+        """The server's command line (each subclass: gunicorn, granian, uvicorn)."""
 
     def describe(self) -> str:
         """A short label for reports, e.g. "gunicorn gthread 3x4"."""

@@ -99,6 +99,16 @@ def _wrap_in_array(document: object) -> bytes:
 
 CLICK = ("data", "click")
 
+# Dub and Heyoo send the same click object (analytics/senders/click_object.py).
+CLICK_OBJECT_BREAKS = (
+    Break("no click id", _delete((*CLICK, "id")), "data.click.id must be a string, got nothing."),
+    Break(
+        "time not a date",
+        _set((*CLICK, "timestamp"), "yesterday"),
+        "data.click.timestamp is not an ISO 8601 timestamp: 'yesterday'.",
+    ),
+)
+
 DUB = SenderCase(
     sender="dub",
     click="dub/link_clicked",
@@ -118,14 +128,7 @@ DUB = SenderCase(
     wrong_shape=_wrap_in_array,
     shape_error="The body must be a JSON object with id, event and data.",
     breaks=(
-        Break(
-            "no click id", _delete((*CLICK, "id")), "data.click.id must be a string, got nothing."
-        ),
-        Break(
-            "time not a date",
-            _set((*CLICK, "timestamp"), "yesterday"),
-            "data.click.timestamp is not an ISO 8601 timestamp: 'yesterday'.",
-        ),
+        *CLICK_OBJECT_BREAKS,
         Break("no click", _delete(CLICK), "data.click must be an object, got nothing."),
     ),
     again=_update(CLICK, id="click_again", timestamp="2025-02-03T10:00:00.000Z"),
@@ -163,14 +166,7 @@ HEYOO = SenderCase(
     wrong_shape=_wrap_in_array,
     shape_error="The body must be a JSON object with id, event, timestamp and data.",
     breaks=(
-        Break(
-            "no click id", _delete((*CLICK, "id")), "data.click.id must be a string, got nothing."
-        ),
-        Break(
-            "time not a date",
-            _set((*CLICK, "timestamp"), "yesterday"),
-            "data.click.timestamp is not an ISO 8601 timestamp: 'yesterday'.",
-        ),
+        *CLICK_OBJECT_BREAKS,
         Break(
             "no click time",
             _delete((*CLICK, "timestamp")),

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import re
 import secrets as secrets_module
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ def matches_any(given: str, expected: list[str]) -> bool:
     return any(results)
 
 
-class Authentication:
+class Authentication(ABC):
     """How a request proves it knows the endpoint's secret. Subclasses say how."""
 
     # What the endpoint's secret is to this sender, for the admin; "" when it takes none.
@@ -46,16 +47,17 @@ class Authentication:
         """The header that carries a signature of the body, or "" when none does."""
         return ""
 
+    @abstractmethod
     def check(self, headers: Mapping[str, str], body: bytes, secrets: list[str]) -> str:
         """An error message, or "" when the request matches one of ``secrets`` (never empty)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def sign_headers(self, secret: str, body: bytes) -> dict[str, str]:
         """The headers the sender sends with ``body`` when it holds ``secret``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def help(self, label: str, has_secret: bool) -> str:
-        raise NotImplementedError
+        """How requests of this sender prove themselves, for the admin."""
 
 
 @dataclass(frozen=True)
