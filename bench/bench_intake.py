@@ -3,7 +3,7 @@
 The web server only accepts a delivery (authenticate, one INSERT of the raw body, answer 200);
 the processing worker (`manage.py run_worker`, beside it as in a deployment) turns queued
 deliveries into clicks in batches. App, PostgreSQL, worker and load generator share the machine,
-as on a small deployment. Bodies are the four senders' real shapes (analytics.demo), signed as
+as on a small deployment. Bodies are the four senders' real shapes (clicktrack.demo), signed as
 the senders sign them, posted in an order where ~10% of the slots repeat an earlier body (a
 sender's redelivery). wrk is the closed-loop client (C, epoll, bench/intake.lua): the fastest
 available here, so the rate measured is the server's, not the client's; its latencies are

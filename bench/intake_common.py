@@ -1,6 +1,6 @@
 """What the intake and freshness benchmarks share: bodies, signing, an open-loop client, the worker.
 
-Bodies come from analytics.demo (the generator `seed_demo` feeds through the real intake), so
+Bodies come from clicktrack.demo (the generator `seed_demo` feeds through the real intake), so
 they are the four senders' real shapes; the click identities of each body are computed here by
 reliability_load.click_identities, independently of what the server answers. Needs Django set
 up (the parsers import the models) but never touches a database itself, apart from
@@ -49,7 +49,7 @@ def headers_for(sender: str, secret: str, data: bytes) -> dict[str, str]:
 def retime(sender: str, payload: object, moment: datetime) -> bytes:
     """The body re-dated to `moment` and serialized as its sender does. Webhooks arrive seconds
     after the click, so live traffic is dated now (the demo spreads clicks over 30 days)."""
-    from analytics.demo import escaped_json, js_json, js_time, opptima_time, woodpecker_time
+    from clicktrack.demo import escaped_json, js_json, js_time, opptima_time, woodpecker_time
 
     if sender == "woodpecker":
         for item in payload:
@@ -96,7 +96,7 @@ def demo_bodies(clicks: int, seed: int, recent: float = 300) -> tuple[list, list
     The demo generator makes the first DISTINCT_BODIES; more are variants of those (a new
     click id, contact or prospect, re-dated), ~10x cheaper to make: the same shapes, sizes and
     visitors, each a new click."""
-    from analytics.demo import demo_deliveries
+    from clicktrack.demo import demo_deliveries
 
     rng, now = random.Random(seed), datetime.now(UTC)
     singles: list[LazyBody] = []
@@ -145,7 +145,7 @@ def woodpecker_arrays(items: list[dict], arrays: int, size: int, start: int = 0)
     concurrent arrays share prospects, and then intake's contact upserts, taken in body order in
     one transaction, deadlock (PostgreSQL aborts one, the app answers 503): a finding for intake,
     not a cost of arrays. `start` is the first position: advancing starts never repeat a click."""
-    from analytics.demo import escaped_json
+    from clicktrack.demo import escaped_json
 
     bodies = []
     for index in range(arrays):

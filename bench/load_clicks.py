@@ -3,7 +3,7 @@
 Rows are generated inside PostgreSQL (INSERT ... SELECT from generate_series), not in Python:
 on 2 cores a Python generator feeding COPY is bound by Python (~150k rows/s), while the server
 alone picks values from weighted slot arrays several times faster. The skews follow
-analytics.demo_data: country and city weights, the user-agent mix, referers per sender, sender
+clicktrack.demo.data: country and city weights, the user-agent mix, referers per sender, sender
 shares, ~4% bots, ~6% QR, ~70% unique, office hours on weekdays over the last 365 days, plus a
 synthetic long tail of cities and referers so GROUP BY cardinality looks like production.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from analytics.demo_data import CITIES_BY_COUNTRY, COUNTRIES, REFERERS, USER_AGENTS
+from clicktrack.demo.data import CITIES_BY_COUNTRY, COUNTRIES, REFERERS, USER_AGENTS
 
 SENDER_SHARES = {"dub": 40, "heyoo": 30, "woodpecker": 15, "opptima": 15}
 CAMPAIGNS_PER_SENDER = {"dub": 12, "heyoo": 18, "woodpecker": 15, "opptima": 15}  # 60
@@ -68,19 +68,19 @@ def _places() -> tuple[list[tuple], list[float]]:
 def _hour_weights() -> list[float]:
     """Weight of each hour of the last 365 days (index 0 = the hour before now), UTC office
     hours on weekdays, flatter weekends, and growth over the year (newer hours busier)."""
-    from analytics.demo import _DAY_FACTOR, _WEEKDAY_HOURS, _WEEKEND_HOURS
+    from clicktrack.demo import DAY_FACTOR, WEEKDAY_HOURS, WEEKEND_HOURS
 
     def per_hour(cumulative: list[float]) -> list[float]:
         return [b - a for a, b in zip([0.0, *cumulative[:-1]], cumulative, strict=True)]
 
-    weekday, weekend = per_hour(_WEEKDAY_HOURS), per_hour(_WEEKEND_HOURS)
+    weekday, weekend = per_hour(WEEKDAY_HOURS), per_hour(WEEKEND_HOURS)
     now = datetime.now(UTC)
     weights = []
     for back in range(HOURS):
         moment = datetime.fromtimestamp(now.timestamp() - back * 3600, UTC)
         curve = weekend if moment.weekday() >= 5 else weekday
         growth = 1 + (HOURS - back) / HOURS
-        weights.append(_DAY_FACTOR[moment.weekday()] * curve[moment.hour] * growth)
+        weights.append(DAY_FACTOR[moment.weekday()] * curve[moment.hour] * growth)
     return weights
 
 

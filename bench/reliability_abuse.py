@@ -31,9 +31,9 @@ from reliability_infra import Gunicorn, ScratchPostgres, app_env, log_summary, p
 from reliability_load import percentile
 from reliability_worker import WORKER_MARKERS, Worker, count_markers
 
-from analytics.demo import demo_deliveries
 from analytics.senders import SENDERS
 from analytics.senders.spec import sign
+from clicktrack.demo import demo_deliveries
 
 GOOD_RATE = 20.0  # deliveries per second of the well-behaved sender
 GOOD_TIMEOUT = 10.0  # seconds: an answer later than this counts as an error of the good stream

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from analytics.demo import demo_deliveries
 from analytics.senders import SENDERS, parser_for
 from analytics.senders.fields import click_key
+from clicktrack.demo import demo_deliveries
 
 REDELIVERY_SHARE = 0.30  # of delivery slots: a body the sender already sent, sent again
 IMMEDIATE_SHARE = 0.5  # of redeliveries: one of the last few bodies, often still in flight

@@ -5,6 +5,10 @@ parser's reason, and any click it stores has a time in range.
 
 Every example goes through the real endpoint (test client, signed by ``post_webhook``) and runs in
 a savepoint that is rolled back afterwards, so each one starts from the same empty tables.
+
+The senders come from the registry (``analytics.senders.SENDERS``): a new sender gets the generic
+properties at once, and the tests that need its own samples and fields fail, naming the tables
+below that lack its entry, until it has them.
 """
 
 import copy
@@ -24,10 +28,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from analytics.models import Click, Delivery, WebhookEndpoint
-from analytics.senders import Event, PayloadError, parser_for
+from analytics.senders import SENDERS, Event, PayloadError, parser_for
 from tests.conftest import payload, post_webhook
 
-SENDERS = ("dub", "heyoo", "woodpecker", "opptima")
+SENDER_KEYS = tuple(SENDERS)
+
+# --- what is particular to each sender: one entry per registered sender in each table ----------
+
+# The real payloads that mutations start from.
 SAMPLES = {
     "dub": (
         "dub/link_clicked",
@@ -97,6 +105,33 @@ READ_FIELDS = {
         "browser timestamp email campaignName contactId destination",
     ),
 }
+# Where each sender's click sample takes out-of-range numbers and deep nests: ids, coordinates and
+# campaign details.
+NUMBER_FIELDS = {
+    "dub": [("data", "click", "latitude"), ("data", "click", "id")],
+    "heyoo": [("data", "campaign", "startDate"), ("data", "campaign", "id")],
+    "woodpecker": [(0, "prospect", "campaign_id"), (0, "prospect", "id")],
+    "opptima": [("campid",), ("longitude",)],
+}
+PER_SENDER = {
+    "SAMPLES": SAMPLES,
+    "CLICK_SAMPLE": CLICK_SAMPLE,
+    "READ_FIELDS": READ_FIELDS,
+    "NUMBER_FIELDS": NUMBER_FIELDS,
+}
+
+
+def require_tables(sender: str) -> None:
+    """Fail, naming the tables, when a registered sender has no entry in the per-sender tables."""
+    missing = [name for name, table in PER_SENDER.items() if sender not in table]
+    if missing:
+        pytest.fail(
+            f"Sender {sender!r} is registered in analytics.senders.SENDERS but has no entry in "
+            f"{', '.join(missing)} of tests/test_property_intake.py: add its samples and fields.",
+            pytrace=False,
+        )
+
+
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 PROPERTY_SETTINGS = settings(
@@ -459,13 +494,33 @@ def assert_kept_and_answered(client, endpoint: WebhookEndpoint, body: bytes) -> 
     return delivery.status
 
 
-@pytest.fixture(params=SENDERS)
+def sender_endpoint(sender: str) -> WebhookEndpoint:
+    """An endpoint of ``sender``, with a secret when its authentication takes one."""
+    spec = SENDERS[sender]
+    secret = (
+        f"{spec.demo_secret_prefix}0123456789abcdef0123456789abcdef" if spec.takes_secret else ""
+    )
+    return WebhookEndpoint.objects.create(sender=sender, name=f"{spec.label} fuzz", secret=secret)
+
+
+@pytest.fixture(params=SENDER_KEYS)
 def endpoint(request, db) -> WebhookEndpoint:
     # db named here: pytest-django sets up the test database only for tests that ask for it.
-    return request.getfixturevalue(f"{request.param}_endpoint")
+    return sender_endpoint(request.param)
 
 
 # --- properties --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sender", SENDER_KEYS)
+def test_every_registered_sender_has_its_fuzzing_tables(sender):
+    """Without this, a sender missing from NUMBER_FIELDS would silently get no hostile cases."""
+    require_tables(sender)
+
+
+def test_fuzzing_tables_name_only_registered_senders():
+    for name, table in PER_SENDER.items():
+        assert set(table) <= set(SENDERS), f"{name} names unregistered senders"
 
 
 @PROPERTY_SETTINGS
@@ -478,16 +533,18 @@ def test_any_json_value_is_answered_200_or_400_and_kept(client, endpoint, body):
 @PROPERTY_SETTINGS
 @given(data=st.data())
 def test_mutated_real_payloads_are_answered_200_or_400_and_kept(client, endpoint, data):
+    require_tables(endpoint.sender)
     body = data.draw(mutated(endpoint.sender), label="payload").body
     with rolled_back():
         assert_kept_and_answered(client, endpoint, body)
 
 
-@pytest.mark.parametrize("sender", SENDERS)
+@pytest.mark.parametrize("sender", SENDER_KEYS)
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_parser_returns_events_or_raises_payload_error(sender, data):
     """No database: any bytes give a list of events or a PayloadError, nothing else."""
+    require_tables(sender)
     body = data.draw(
         st.one_of(
             st.binary(max_size=2000),
@@ -515,10 +572,11 @@ def _with(sender: str, path: tuple, value: object) -> bytes:
     return _encode(document, ensure_ascii=True)
 
 
-@pytest.mark.parametrize("sender", SENDERS)
-def test_odd_click_times_are_refused_or_stored_in_range(client, db, request, sender):
+@pytest.mark.parametrize("sender", SENDER_KEYS)
+def test_odd_click_times_are_refused_or_stored_in_range(client, db, sender):
     """Each listed time format in turn (one savepoint each): failed, or a click in range."""
-    endpoint = request.getfixturevalue(f"{sender}_endpoint")
+    require_tables(sender)
+    endpoint = sender_endpoint(sender)
     for value in TIMESTAMPS:
         with rolled_back():
             body = _with(sender, CLICK_SAMPLE[sender][1], value)
@@ -528,21 +586,13 @@ def test_odd_click_times_are_refused_or_stored_in_range(client, db, request, sen
                 assert Click.objects.count() == 1, value
 
 
-# (sender, field path, value): the listed out-of-range numbers and nests on ids, coordinates and
-# campaign details, and strings that broke parsers elsewhere.
+# (sender, field path, value): the listed out-of-range numbers and nests on each sender's
+# NUMBER_FIELDS, and strings that broke parsers elsewhere.
 HOSTILE = [
     *(
         (sender, path, Raw(raw, raw[:20]))
-        for sender, path in (
-            ("dub", ("data", "click", "latitude")),
-            ("dub", ("data", "click", "id")),
-            ("heyoo", ("data", "campaign", "startDate")),
-            ("heyoo", ("data", "campaign", "id")),
-            ("woodpecker", (0, "prospect", "campaign_id")),
-            ("woodpecker", (0, "prospect", "id")),
-            ("opptima", ("campid",)),
-            ("opptima", ("longitude",)),
-        )
+        for sender, paths in NUMBER_FIELDS.items()
+        for path in paths
         for raw in ("1e308", "-1e308", str(2**70), "1e400", "-1e400", _deep(2000))
     ),
     ("dub", ("data", "click", "referer"), "http://["),
@@ -565,8 +615,8 @@ HOSTILE = [
     HOSTILE,
     ids=[f"{s}-{'.'.join(map(str, p))}-{v!r}"[:60] for s, p, v in HOSTILE],
 )
-def test_hostile_field_values_are_answered_200_or_400(client, db, request, sender, path, value):
-    endpoint = request.getfixturevalue(f"{sender}_endpoint")
+def test_hostile_field_values_are_answered_200_or_400(client, db, sender, path, value):
+    endpoint = sender_endpoint(sender)
     assert_kept_and_answered(client, endpoint, _with(sender, path, value))
 
 

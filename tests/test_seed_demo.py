@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from analytics.demo import demo_deliveries, js_json
 from analytics.models import Campaign, Click, Delivery, Sender, WebhookEndpoint
 from analytics.senders import parser_for
+from clicktrack.demo import demo_deliveries, js_json
 
 CLICKS = 300
 # A fixed moment in the past: the generator is pure, and parsers reject clicks in the future.

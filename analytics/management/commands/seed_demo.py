@@ -10,10 +10,10 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from analytics import acceptance, intake, rollups
-from analytics.demo import demo_deliveries
 from analytics.models import Click, Delivery, WebhookEndpoint
 from analytics.senders import SENDERS
 from analytics.spool import RawDelivery
+from clicktrack.demo import demo_deliveries
 
 # Deliveries accepted and processed per transaction.
 _CHUNK = 500

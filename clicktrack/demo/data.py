@@ -1,4 +1,4 @@
-"""Static tables behind analytics.demo: places, devices, referers and the demo campaigns.
+"""Static tables behind clicktrack.demo: places, devices, referers and the demo campaigns.
 
 Tables are pipe-separated text rather than Python literals so that a hundred cities stay one line
 each and can be read (and corrected) like a spreadsheet.

@@ -1,8 +1,7 @@
-"""Demo webhook bodies: how each sender writes an event, rendered from analytics.demo's events.
+"""Demo webhook bodies: how each sender writes an event, rendered from ``world``'s events.
 
-Split from analytics.demo, which decides who clicks, where and when. Its ``_World`` inherits
-these builders, so they draw from the same ``random.Random`` in the same order: a seed still gives
-the same bytes.
+``world`` decides who clicks, where and when; its generator inherits these builders, so they draw
+from the same ``random.Random`` in the same order: a seed still gives the same bytes.
 """
 
 import json
@@ -13,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from analytics import demo_data as dd
+from clicktrack.demo import data as dd
 
 if TYPE_CHECKING:
-    from analytics.demo import _Campaign, _Event, _Visitor
+    from clicktrack.demo.world import DemoCampaign, DemoEvent, DemoVisitor
 
 WOODPECKER_ZONE = ZoneInfo("Europe/Warsaw")  # Woodpecker is Polish: offsets +0100 and +0200
 OPPTIMA_ZONE = ZoneInfo("America/Bogota")
@@ -47,7 +46,7 @@ def opptima_time(moment: datetime) -> str:
 
 
 class SenderPayloads:
-    """The four senders' body builders, a mixin of ``analytics.demo._World``."""
+    """The four senders' body builders, a mixin of the generator in ``world``."""
 
     rng: random.Random
     start: datetime
@@ -57,12 +56,16 @@ class SenderPayloads:
 
     # --- bodies, rendered in arrival order so that the counters senders report only grow -----
 
-    def _dub(self, event: "_Event") -> bytes:
+    def body(self, event: "DemoEvent") -> bytes:
+        """The body of one event as its sender writes it (Woodpecker's clicks: woodpecker_click)."""
+        return getattr(self, f"_{event.sender}")(event)
+
+    def _dub(self, event: "DemoEvent") -> bytes:
         rng, link, who = self.rng, event.campaign, event.who
         if event.kind == "link.clicked":
             referer = ("(direct)",) * 2 if event.qr or who.bot else self._referer(2)
             event.payload = {
-                "id": _id(rng, 16), "timestamp": js_time(event.at), "url": link.state["url"],
+                "id": random_id(rng, 16), "timestamp": js_time(event.at), "url": link.state["url"],
                 **self._place(who), "device": who.device, "browser": who.browser, "os": who.os,
                 "ua": who.ua, "bot": who.bot, "qr": event.qr, "referer": referer[0],
                 "refererUrl": referer[1], "ip": who.ip,
@@ -72,20 +75,21 @@ class SenderPayloads:
             link.state["lastClicked"] = js_time(event.at)
         else:  # lead.created: the visitor signed up; Dub repeats the click that brought them
             first, last = rng.choice(dd.FIRST_NAMES), rng.choice(dd.LAST_NAMES)
-            customer = f"cus_{_id(rng, 24)}"
+            customer = f"cus_{random_id(rng, 24)}"
             link.state["leads"] += 1
-            email = f"{_ascii(first)}.{_ascii(last)}@{rng.choice(dd.MAIL_DOMAINS)}"
+            email = f"{ascii_name(first)}.{ascii_name(last)}@{rng.choice(dd.MAIL_DOMAINS)}"
             data = {"eventName": "Sign up", "customer": {
-                "id": customer, "externalId": f"user_{_id(rng, 12)}", "name": f"{first} {last}",
-                "email": email, "avatar": f"https://api.dub.co/og/avatar/{customer}",
+                "id": customer, "externalId": f"user_{random_id(rng, 12)}",
+                "name": f"{first} {last}", "email": email,
+                "avatar": f"https://api.dub.co/og/avatar/{customer}",
                 "createdAt": js_time(event.at),
             }, "click": event.source.payload, "link": self._dub_link(link, event.at),
                 "metadata": None}  # fmt: skip
         created = min(event.at + timedelta(milliseconds=rng.randint(200, 2500)), self.now)
-        return js_json({"id": f"evt_{_id(rng, 25)}", "event": event.kind,
+        return js_json({"id": f"evt_{random_id(rng, 25)}", "event": event.kind,
                         "createdAt": js_time(created), "data": data})  # fmt: skip
 
-    def _dub_link(self, link: "_Campaign", at: datetime) -> dict:
+    def _dub_link(self, link: "DemoCampaign", at: datetime) -> dict:
         domain, key, _, source, medium, campaign = link.row[:6]
         return {
             **dd.DUB_LINK, **link.state, "domain": domain, "key": key,
@@ -95,7 +99,7 @@ class SenderPayloads:
             "utm_campaign": campaign or None, "updatedAt": js_time(at),
         }  # fmt: skip
 
-    def _heyoo(self, event: "_Event") -> bytes:
+    def _heyoo(self, event: "DemoEvent") -> bytes:
         rng, campaign, who = self.rng, event.campaign, event.who
         sharer = rng.choices(self.sharers, cum_weights=self.sharer_cum)[0]
         data: dict = {}
@@ -103,7 +107,7 @@ class SenderPayloads:
             referer = ("(direct)",) * 2 if event.qr else self._referer(3)
             campaign.state["clicks"] += 1
             data["click"] = {
-                "id": f"clk_{_id(rng, 24)}", "timestamp": js_time(event.at),
+                "id": f"clk_{random_id(rng, 24)}", "timestamp": js_time(event.at),
                 "url": f"https://lumora.io{campaign.row[2]}?ref={sharer['ref']}",
                 **self._place(who),
                 "device": who.device.lower(), "browser": who.browser, "os": who.os,
@@ -113,7 +117,7 @@ class SenderPayloads:
             campaign.state["shares"] += 1
         elif event.kind == "post.published":
             activity = f"urn:li:activity:{rng.randint(10**18, 10**19)}"
-            data["post"] = {"id": f"post_{_id(rng, 24)}", "platform": "linkedin",
+            data["post"] = {"id": f"post_{random_id(rng, 24)}", "platform": "linkedin",
                             "url": f"https://www.linkedin.com/feed/update/{activity}/",
                             "publishedAt": js_time(event.at)}  # fmt: skip
         name, utm_campaign, path, objective, pillar = campaign.row[:5]
@@ -131,10 +135,10 @@ class SenderPayloads:
             data = details  # workspace events carry the campaign itself
         else:
             data |= {"campaign": details, "sharer": {k: sharer[k] for k in ("id", "name", "email")}}
-        return js_json({"id": f"evt_{_id(rng, 24)}", "event": event.kind,
+        return js_json({"id": f"evt_{random_id(rng, 24)}", "event": event.kind,
                         "timestamp": js_time(event.at), "data": data})  # fmt: skip
 
-    def _woodpecker(self, event: "_Event") -> bytes:
+    def _woodpecker(self, event: "DemoEvent") -> bytes:
         """prospect_replied, in an array of its own: Woodpecker never mixes event types."""
         who = event.who
         reply = {"id": self.rng.randint(10**8, 10**9), "mail_id": self.rng.randint(10**5, 10**6),
@@ -147,20 +151,20 @@ class SenderPayloads:
                 "firm_id": dd.WOODPECKER_FIRM}  # fmt: skip
         return escaped_json([item])
 
-    def _woodpecker_click(self, event: "_Event") -> dict:
+    def woodpecker_click(self, event: "DemoEvent") -> dict:
         step = self._step(event)
         return {"method": "link_clicked", "prospect": self._prospect(event, "ACTIVE"),
                 "click_url": self._link(event.campaign.row[3], "https://lumora.io"), "step": step,
                 "email_no": f"#{step}", "timestamp": woodpecker_time(event.at),
                 "firm_id": dd.WOODPECKER_FIRM}  # fmt: skip
 
-    def _step(self, event: "_Event") -> int:
+    def _step(self, event: "DemoEvent") -> int:
         """The sequence step whose e-mail was clicked: the later in the run, the later the step."""
         campaign = event.campaign
         run = (event.at - self.start) / (self.now - self.start) - campaign.start
         return max(1, min(4, 1 + int(4 * run / max(campaign.end - campaign.start, 0.01))))
 
-    def _prospect(self, event: "_Event", status: str) -> dict:
+    def _prospect(self, event: "DemoEvent", status: str) -> dict:
         who, campaign, rng = event.who, event.campaign, self.rng
         names = who.city.country.english  # free text: usually the common name, sometimes not
         country = names[0] if len(names) == 1 or rng.random() < 0.8 else rng.choice(names[1:])
@@ -169,17 +173,17 @@ class SenderPayloads:
             **dd.WOODPECKER_PROSPECT, "id": who.id, "email": who.email, "first_name": who.first,
             "last_name": who.last, "company": who.company,
             "website": f"https://{who.email.split('@')[1]}",
-            "linkedin_url": f"https://linkedin.com/in/{_ascii(who.first)}-{_ascii(who.last)}",
+            "linkedin_url": f"https://linkedin.com/in/{ascii_name(who.first)}-{ascii_name(who.last)}",
             "city": who.city.name, "country": country, "state": who.city.region_name,
             "snippet1": opener, "snippet_labels": {"Opening line": opener},
             "last_contacted": woodpecker_time(event.at - timedelta(hours=rng.uniform(1, 30))),
-            "status": status, "emails_sent": step, "imported": f"{_ascii(campaign.row[1])}.csv",
+            "status": status, "emails_sent": step, "imported": f"{ascii_name(campaign.row[1])}.csv",
             "interested": "INTERESTED" if status == "REPLIED" and rng.random() < 0.4 else "",
             "campaign_id": int(campaign.row[0]), "campaign_name": campaign.row[1],
             "campaign_email_sent": step, "step": min(step + 1, 4),
         }  # fmt: skip
 
-    def _opptima(self, event: "_Event") -> bytes:
+    def _opptima(self, event: "DemoEvent") -> bytes:
         rng, who, campaign = self.rng, event.who, event.campaign
         body = {
             "type": "Email marketing", "event": event.kind, "campid": campaign.row[0],
@@ -198,7 +202,7 @@ class SenderPayloads:
 
     # --- small helpers --------------------------------------------------------------------------
 
-    def _place(self, who: "_Visitor") -> dict:
+    def _place(self, who: "DemoVisitor") -> dict:
         city = who.city
         return {"country": city.country.code, "city": city.name, "region": city.region_code,
                 "continent": city.country.continent}  # fmt: skip
@@ -206,7 +210,7 @@ class SenderPayloads:
     def _referer(self, column: int) -> tuple[str, str]:
         host, url, *_ = self.rng.choices(dd.REFERERS, weights=[r[column] for r in dd.REFERERS])[0]
         return host, url.format(
-            token=_id(self.rng, 10), number=self.rng.randint(41_000_000, 42_500_000)
+            token=random_id(self.rng, 10), number=self.rng.randint(41_000_000, 42_500_000)
         )
 
     def _link(self, links: str, site: str) -> str:
@@ -214,15 +218,17 @@ class SenderPayloads:
         return link if link.startswith("https://") else site + link
 
 
-def _id(rng: random.Random, length: int) -> str:
+def random_id(rng: random.Random, length: int) -> str:
+    """Letters and digits, as the senders' own ids and tokens."""
     return "".join(rng.choices(string.ascii_letters + string.digits, k=length))
 
 
-def _cuid(rng: random.Random) -> str:
+def cuid(rng: random.Random) -> str:
+    """A cuid-like id ("cm" and 23 characters), as the demo's Dub links and Heyoo campaigns have."""
     return "cm" + "".join(rng.choices(string.ascii_lowercase + string.digits, k=23))
 
 
-def _ascii(name: str) -> str:
+def ascii_name(name: str) -> str:
     """A name as it appears in an e-mail address: "Núñez O'Brien" → "nunezobrien"."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return "".join(char for char in folded.lower() if char.isalnum())

@@ -1,8 +1,8 @@
-"""Demo data: webhook bodies from all four senders, as they would have arrived over the last days.
+"""The demo's world: who clicks, on which campaign, from where and when, and the events around
+the clicks. ``payloads`` renders each event as its sender's body; ``data`` holds the tables.
 
 Pure and deterministic: everything is drawn from one ``random.Random(seed)`` and the given ``now``;
-nothing touches the database. ``seed_demo`` feeds the bodies through the real intake, so the demo
-goes through the same parsing, deduplication and uniqueness rules as production traffic.
+nothing touches the database.
 """
 
 import random
@@ -14,29 +14,15 @@ from itertools import accumulate
 from math import exp
 from zoneinfo import ZoneInfo
 
-from analytics import demo_data as dd
-from analytics.demo_payloads import (
+from clicktrack.demo import data as dd
+from clicktrack.demo.payloads import (
     SenderPayloads,
-    _ascii,
-    _cuid,
-    _id,
+    ascii_name,
+    cuid,
     escaped_json,
-    js_json,
     js_time,
-    opptima_time,
-    woodpecker_time,
+    random_id,
 )
-
-# The body formats live in demo_payloads; they stay importable from here.
-__all__ = [
-    "demo_deliveries",
-    "escaped_json",
-    "js_json",
-    "js_time",
-    "opptima_time",
-    "woodpecker_time",
-]
-
 
 SENDER_SHARES = {"dub": 40, "heyoo": 30, "woodpecker": 15, "opptima": 15}
 BOT_RATE = 0.1  # of Dub clicks: crawlers and link unfurlers, ~4% of all clicks
@@ -47,13 +33,14 @@ CLICK_EVENTS = {"link.clicked", "campaign.clicked", "link_clicked", "click"}
 _DEVICE_MIX = {"dub": (55, 40, 5), "heyoo": (38, 56, 6), "woodpecker": (70, 27, 3),
                "opptima": (42, 53, 5)}  # fmt: skip
 # Clicks by the visitor's local hour: office hours on weekdays, a flatter day at weekends.
-_WEEKDAY_HOURS = list(accumulate((0.2, 0.12, 0.08, 0.08, 0.1, 0.2, 0.45, 0.9, 1.5, 1.9, 2.0,
-                                  1.9, 1.5, 1.6, 1.8, 1.7, 1.5, 1.2, 0.9, 0.8, 0.8, 0.7, 0.5,
-                                  0.3)))  # fmt: skip
-_WEEKEND_HOURS = list(accumulate((0.3, 0.2, 0.12, 0.1, 0.1, 0.15, 0.25, 0.4, 0.6, 0.85, 1.0,
-                                  1.05, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.05, 1.1, 1.0, 0.7,
-                                  0.45)))  # fmt: skip
-_DAY_FACTOR = (1.0, 1.08, 1.1, 1.05, 0.9, 0.42, 0.36)  # Monday … Sunday
+# Cumulative, for bisect; bench/load_clicks.py takes the same rhythm.
+WEEKDAY_HOURS = list(accumulate((0.2, 0.12, 0.08, 0.08, 0.1, 0.2, 0.45, 0.9, 1.5, 1.9, 2.0,
+                                 1.9, 1.5, 1.6, 1.8, 1.7, 1.5, 1.2, 0.9, 0.8, 0.8, 0.7, 0.5,
+                                 0.3)))  # fmt: skip
+WEEKEND_HOURS = list(accumulate((0.3, 0.2, 0.12, 0.1, 0.1, 0.15, 0.25, 0.4, 0.6, 0.85, 1.0,
+                                 1.05, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.05, 1.1, 1.0, 0.7,
+                                 0.45)))  # fmt: skip
+DAY_FACTOR = (1.0, 1.08, 1.1, 1.05, 0.9, 0.42, 0.36)  # Monday … Sunday
 
 
 def demo_deliveries(
@@ -65,7 +52,7 @@ def demo_deliveries(
 
 
 @dataclass
-class _Visitor:
+class DemoVisitor:
     city: dd.City
     ip: str
     device: str  # as Dub writes it ("Desktop"); the others get it lower-cased
@@ -82,7 +69,7 @@ class _Visitor:
 
 
 @dataclass
-class _Campaign:
+class DemoCampaign:
     sender: str
     row: list[str]
     popularity: float
@@ -91,20 +78,20 @@ class _Campaign:
     spike: float | None = None
     sends: tuple[float, ...] = ()
     day_cum: list[float] = field(default_factory=list)
-    clickers: list[_Visitor] = field(default_factory=list)
+    clickers: list[DemoVisitor] = field(default_factory=list)
     state: dict = field(default_factory=dict)  # what the sender reports: id, counters…
 
 
 @dataclass
-class _Event:
+class DemoEvent:
     at: datetime
     seq: int
     sender: str
     kind: str
-    campaign: _Campaign
-    who: _Visitor | None = None
+    campaign: DemoCampaign
+    who: DemoVisitor | None = None
     qr: bool = False
-    source: "_Event | None" = None  # the click a lead or reply follows
+    source: "DemoEvent | None" = None  # the click a lead or reply follows
     payload: dict | None = None  # the click as sent, which Dub repeats in lead.created
 
 
@@ -116,7 +103,7 @@ class _World(SenderPayloads):
         first = self.start.date() - timedelta(days=1)
         self.dates = [first + timedelta(days=k) for k in range(days + 3)]
         self.base = [  # weekday rhythm x gentle growth x day-to-day noise
-            _DAY_FACTOR[day.weekday()] * (0.75 + 0.5 * k / (days + 2)) * rng.lognormvariate(0, 0.12)
+            DAY_FACTOR[day.weekday()] * (0.75 + 0.5 * k / (days + 2)) * rng.lognormvariate(0, 0.12)
             for k, day in enumerate(self.dates)
         ]
         self.countries = list(dd.COUNTRIES.values())
@@ -124,8 +111,8 @@ class _World(SenderPayloads):
         self.latam_cum = list(accumulate(c.latam_weight for c in self.countries))
         self.sharers = [self._sharer() for _ in range(24)]
         self.sharer_cum = list(accumulate(1 / (i + 1) for i in range(24)))  # a few power users
-        self.pools: dict[str, list[_Visitor]] = {sender: [] for sender in SENDER_SHARES}
-        self.bots: list[_Visitor] = []
+        self.pools: dict[str, list[DemoVisitor]] = {sender: [] for sender in SENDER_SHARES}
+        self.bots: list[DemoVisitor] = []
         self.campaigns = self._campaigns()
         self.campaign_cum = {
             sender: list(accumulate(c.popularity * c.day_cum[-1] for c in campaigns))
@@ -142,12 +129,12 @@ class _World(SenderPayloads):
         batch: list[dict] = []
         for event in events:
             if event.kind == "link_clicked":
-                batch.append(self._woodpecker_click(event))
+                batch.append(self.woodpecker_click(event))
                 if len(batch) >= self.rng.choice((1, 2, 3, 3, 4, 5, 6, 8)):
                     yield from self._send("woodpecker", escaped_json(batch), len(batch))
                     batch = []
             else:
-                body = getattr(self, f"_{event.sender}")(event)
+                body = self.body(event)
                 yield from self._send(event.sender, body, int(event.kind in CLICK_EVENTS))
         if batch:
             yield from self._send("woodpecker", escaped_json(batch), len(batch))
@@ -159,7 +146,7 @@ class _World(SenderPayloads):
 
     # --- who clicks, where and when -----------------------------------------------------------
 
-    def _click(self, seq: int) -> _Event:
+    def _click(self, seq: int) -> DemoEvent:
         rng = self.rng
         sender = rng.choices(list(SENDER_SHARES), cum_weights=self.sender_cum)[0]
         campaign = rng.choices(self.campaigns[sender], cum_weights=self.campaign_cum[sender])[0]
@@ -173,9 +160,9 @@ class _World(SenderPayloads):
         qr = who.device != "Desktop" and not who.bot and rng.random() < qr_rate
         kind = {"dub": "link.clicked", "heyoo": "campaign.clicked", "opptima": "click"}
         at = self._moment(campaign.day_cum, ZoneInfo(who.city.time_zone), anytime=who.bot)
-        return _Event(at, seq, sender, kind.get(sender, "link_clicked"), campaign, who, qr)
+        return DemoEvent(at, seq, sender, kind.get(sender, "link_clicked"), campaign, who, qr)
 
-    def _returning(self, campaign: _Campaign) -> _Visitor | None:
+    def _returning(self, campaign: DemoCampaign) -> DemoVisitor | None:
         """Someone who clicked before: on this campaign, or on another of the sender's."""
         again, elsewhere = {"dub": (0.2, 0.08), "heyoo": (0.18, 0.1), "woodpecker": (0.35, 0)}.get(
             campaign.sender,
@@ -188,7 +175,7 @@ class _World(SenderPayloads):
             return self.rng.choice(pool)
         return None
 
-    def _newcomer(self, campaign: _Campaign) -> _Visitor:
+    def _newcomer(self, campaign: DemoCampaign) -> DemoVisitor:
         rng, sender = self.rng, campaign.sender
         if sender == "woodpecker" and campaign.row[2] != "*":  # prospects of a targeted list
             country = rng.choice(campaign.row[2].split())
@@ -200,17 +187,17 @@ class _World(SenderPayloads):
             visitor.first, visitor.last = rng.choice(dd.FIRST_NAMES), rng.choice(dd.LAST_NAMES)
             visitor.company = rng.choice(dd.COMPANIES)
             if sender == "woodpecker":  # a work address at the prospect's company
-                domain = _ascii(visitor.company).replace(" ", "") + ".com"
-                visitor.email = f"{_ascii(visitor.first)}.{_ascii(visitor.last)}@{domain}"
+                domain = ascii_name(visitor.company).replace(" ", "") + ".com"
+                visitor.email = f"{ascii_name(visitor.first)}.{ascii_name(visitor.last)}@{domain}"
                 visitor.id = rng.randint(10**9, 2 * 10**9)
             else:  # a newsletter subscriber's personal address
                 number = rng.randint(1, 99) if rng.random() < 0.5 else ""
-                handle = f"{_ascii(visitor.first)}{_ascii(visitor.last)}{number}"
+                handle = f"{ascii_name(visitor.first)}{ascii_name(visitor.last)}{number}"
                 visitor.email = f"{handle}@{rng.choice(dd.MAIL_DOMAINS)}"
                 visitor.id = rng.randint(10**8, 10**9)
         return visitor
 
-    def _visitor(self, sender: str, country: str) -> _Visitor:
+    def _visitor(self, sender: str, country: str) -> DemoVisitor:
         rng = self.rng
         cities = dd.CITIES_BY_COUNTRY[country]
         city = rng.choices(cities, weights=[c.weight for c in cities])[0]
@@ -225,15 +212,15 @@ class _World(SenderPayloads):
             i=rng.choice(("17_5", "17_6_1", "18_0", "18_0_1", "18_1")),
         )  # fmt: skip
         ip = self._ip(city.country.continent, mobile=device != "Desktop")
-        return _Visitor(city, ip, device, os, browser, ua)
+        return DemoVisitor(city, ip, device, os, browser, ua)
 
-    def _bot(self) -> _Visitor:
+    def _bot(self) -> DemoVisitor:
         # Crawlers come back: usually one already seen, from the same data-centre address.
         if self.bots and self.rng.random() < 0.6:
             return self.rng.choice(self.bots)
         ua, prefix, country = self.rng.choice(dd.BOTS)
         ip = f"{prefix}.{self.rng.randint(0, 255)}.{self.rng.randint(1, 254)}"
-        bot = _Visitor(dd.CITIES_BY_COUNTRY[country][0], ip, "Desktop", "Unknown", "Unknown", ua)
+        bot = DemoVisitor(dd.CITIES_BY_COUNTRY[country][0], ip, "Desktop", "Unknown", "Unknown", ua)
         bot.bot = True
         self.bots.append(bot)
         return bot
@@ -251,7 +238,7 @@ class _World(SenderPayloads):
         rng = self.rng
         while True:  # rejecting moments outside the window keeps it exact
             day = self.dates[bisect(day_cum, rng.random() * day_cum[-1])]
-            hours = _WEEKEND_HOURS if day.weekday() >= 5 else _WEEKDAY_HOURS
+            hours = WEEKEND_HOURS if day.weekday() >= 5 else WEEKDAY_HOURS
             hour = rng.randrange(24) if anytime else bisect(hours, rng.random() * hours[-1])
             clock = time(hour, rng.randrange(60), rng.randrange(60), rng.randrange(1000) * 1000)
             moment = datetime.combine(day, clock, zone).astimezone(UTC)
@@ -260,13 +247,13 @@ class _World(SenderPayloads):
 
     # --- campaigns, and the events around clicks ----------------------------------------------
 
-    def _campaigns(self) -> dict[str, list[_Campaign]]:
+    def _campaigns(self) -> dict[str, list[DemoCampaign]]:
         tables = dd.DUB_LINKS, dd.HEYOO_CAMPAIGNS, dd.WOODPECKER_CAMPAIGNS, dd.OPPTIMA_CAMPAIGNS
-        campaigns: dict[str, list[_Campaign]] = {sender: [] for sender in SENDER_SHARES}
+        campaigns: dict[str, list[DemoCampaign]] = {sender: [] for sender in SENDER_SHARES}
         for sender, rows in zip(SENDER_SHARES, tables, strict=True):
             for row in rows:
                 popularity, start, end, spike, sends = row[-5:]
-                campaign = _Campaign(
+                campaign = DemoCampaign(
                     sender, row, float(popularity), float(start), float(end),
                     spike=None if spike == "-" else float(spike),
                     sends=() if sends == "-" else tuple(map(float, sends.split())),
@@ -276,7 +263,7 @@ class _World(SenderPayloads):
                 campaigns[sender].append(campaign)
         return campaigns
 
-    def _day_curve(self, campaign: _Campaign) -> list[float]:
+    def _day_curve(self, campaign: DemoCampaign) -> list[float]:
         """Cumulative click weight by date: the base rhythm while live, plus fading bursts after
         each e-mail send and launch spike."""
         days = len(self.dates) - 3  # dates 1 … days + 1 are the window's
@@ -300,34 +287,34 @@ class _World(SenderPayloads):
             weights.append(weight if low <= k <= high else 0.0)
         return list(accumulate(weights))
 
-    def _initial_state(self, campaign: _Campaign) -> dict:
+    def _initial_state(self, campaign: DemoCampaign) -> dict:
         rng, row = self.rng, campaign.row
         started = self.start + (self.now - self.start) * campaign.start
         created = js_time(started - timedelta(days=rng.uniform(2, 20)))
         if campaign.sender == "dub":
             utm = zip(("utm_source", "utm_medium", "utm_campaign"), row[3:6], strict=True)
             query = "&".join(f"{name}={value}" for name, value in utm if value)
-            return {"id": _cuid(rng), "url": f"{row[2]}?{query}" if query else row[2],
+            return {"id": cuid(rng), "url": f"{row[2]}?{query}" if query else row[2],
                     "clicks": rng.randint(0, 400), "lastClicked": None, "leads": rng.randint(0, 40),
                     "sales": rng.randint(0, 10), "saleAmount": rng.randint(0, 50) * 1000,
                     "createdAt": created}  # fmt: skip
         if campaign.sender == "heyoo":
             ends = js_time(self.start + (self.now - self.start) * campaign.end)
-            return {"id": _cuid(rng), "createdAt": created, "startDate": js_time(started),
+            return {"id": cuid(rng), "createdAt": created, "startDate": js_time(started),
                     "endDate": ends, "clicks": 0, "shares": rng.randint(0, 30),
                     "totalBudget": rng.choice((2000, 5000, 10000)),
                     "clickRewardAmount": rng.choice((1, 2))}  # fmt: skip
         return {}
 
-    def _side_events(self, clicks: list[_Event]) -> list[_Event]:
+    def _side_events(self, clicks: list[DemoEvent]) -> list[DemoEvent]:
         """Events that are not clicks but reach the same endpoints: intake must ignore them."""
         rng, extra = self.rng, []
 
-        def add(at: datetime, kind: str, click: _Event) -> None:
+        def add(at: datetime, kind: str, click: DemoEvent) -> None:
             if self.start <= at <= self.now:
                 seq = len(clicks) + len(extra)
                 extra.append(
-                    _Event(at, seq, click.sender, kind, click.campaign, click.who, source=click)
+                    DemoEvent(at, seq, click.sender, kind, click.campaign, click.who, source=click)
                 )
 
         for click in clicks:
@@ -345,7 +332,7 @@ class _World(SenderPayloads):
                 add(click.at - timedelta(minutes=rng.expovariate(1 / 30)), "open", click)
         for campaign in self.campaigns["heyoo"]:
             launch = self.start + (self.now - self.start) * campaign.start + timedelta(hours=1)
-            stub = _Event(launch, 0, "heyoo", "", campaign)
+            stub = DemoEvent(launch, 0, "heyoo", "", campaign)
             add(launch - timedelta(days=2), "campaign.created", stub)
             add(launch, "campaign.launched", stub)
         return extra
@@ -354,6 +341,6 @@ class _World(SenderPayloads):
 
     def _sharer(self) -> dict:
         first, last = self.rng.choice(dd.FIRST_NAMES), self.rng.choice(dd.LAST_NAMES)
-        email = f"{_ascii(first)}.{_ascii(last)}@lumora.io"
-        return {"id": f"usr_{_id(self.rng, 20)}", "name": f"{first} {last}", "email": email,
-                "ref": _id(self.rng, 8)}  # fmt: skip
+        email = f"{ascii_name(first)}.{ascii_name(last)}@lumora.io"
+        return {"id": f"usr_{random_id(self.rng, 20)}", "name": f"{first} {last}", "email": email,
+                "ref": random_id(self.rng, 8)}  # fmt: skip
