@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from analytics.bot_reasons import BotReason
 from analytics.filters import BOTS, DEFAULT_RANGE, DIMENSIONS, PRESETS
 from analytics.models import Device, Sender
 
@@ -21,8 +22,13 @@ _DIMENSION_HELP = {
     "browser": "browser name",
     "os": "operating system name",
     "city": "city name",
+    "bot_reason": "why a click counts as a bot's, empty for people (needs bots=include)",
 }
-_DIMENSION_ENUMS = {"sender": list(Sender.values), "device": list(Device.values)}
+_DIMENSION_ENUMS = {
+    "sender": list(Sender.values),
+    "device": list(Device.values),
+    "bot_reason": list(BotReason.values),
+}
 
 
 # Every click has a sender, so the sender filter has no "unknown" value (an empty one is a 400).

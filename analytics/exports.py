@@ -50,6 +50,7 @@ _COLUMN_SOURCES = [
     ("referer_url", "referer_url"),
     ("is_qr", "is_qr"),
     ("is_bot", "is_bot"),
+    ("bot_reason", "bot_reason"),
     ("is_unique", "is_unique"),
     ("recipient_email", "recipient__email"),
     ("sharer_email", "sharer__email"),

@@ -4,6 +4,10 @@ Parameters: ``range`` (24h, 7d, 30d, 90d, 12m, all, custom with ``from``/``to`` 
 ``tz`` (IANA zone), ``bots`` (exclude, include) and per dimension ``country=US`` ("is", repeatable)
 or ``country!=US`` ("is not"; rows whose country is unknown are kept). An empty value means
 "unknown": ``country=`` matches clicks with no country.
+
+``campaign`` values are canonical campaign ids (analytics.campaigns): a click or rollup row keeps
+its sender campaign, and the condition reaches the canonical level through the campaign table.
+``sender_campaign=<id>`` ("is", repeatable) filters by the sender campaign itself.
 """
 
 from dataclasses import dataclass, field, replace
@@ -16,7 +20,8 @@ from django.db.models import Min, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from analytics.models import Click, Device, Sender
+from analytics.bot_reasons import BotReason
+from analytics.models import Campaign, Click, Device, Sender
 
 
 class FilterError(ValueError):
@@ -47,6 +52,9 @@ DIMENSIONS = {
         Dimension("browser", "Browser", "browser", rollup_bit=5),
         Dimension("os", "OS", "os", rollup_bit=6),
         Dimension("city", "City", "city", rollup_bit=7),
+        # Why a click counts as a machine's ('' for a person, analytics.bots). Its breakdown
+        # counts bots whatever the bot rule, and filtering by a reason includes them.
+        Dimension("bot_reason", "Bots and scanners", "bot_reason", rollup_bit=8, chart="doughnut"),
     )
 }
 
@@ -61,8 +69,13 @@ PRESETS = {
 }
 DEFAULT_RANGE = "30d"
 BOTS = ("exclude", "include")
+SENDER_CAMPAIGN = "sender_campaign"
 _DAYS = {"7d": 7, "30d": 30, "90d": 90}
-_CHOICES = {"sender": set(Sender.values), "device": set(Device.values)}
+_CHOICES = {
+    "sender": set(Sender.values),
+    "device": set(Device.values),
+    "bot_reason": set(BotReason.values),
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,8 @@ class ClickFilter:
     previous_start: datetime | None = None
     custom_from: date | None = None
     custom_to: date | None = None
+    # sender_campaign=<id>: sender campaign ids, one level below the canonical ``campaign``.
+    sender_campaigns: tuple[str, ...] = ()
 
     @classmethod
     def from_query(cls, params: QueryDict, now: datetime | None = None) -> "ClickFilter":
@@ -90,6 +105,8 @@ class ClickFilter:
         if bots not in BOTS:
             raise FilterError(f"bots must be 'exclude' or 'include', got {bots!r}.")
         include, exclude = _dimension_filters(params)
+        sender_campaigns = tuple(dict.fromkeys(v.strip() for v in params.getlist(SENDER_CAMPAIGN)))
+        _validate(SENDER_CAMPAIGN, sender_campaigns)
         custom_from = custom_to = None
         if preset == "custom":
             custom_from, custom_to = _date(params, "from"), _date(params, "to")
@@ -107,6 +124,7 @@ class ClickFilter:
             previous_start=previous_start,
             custom_from=custom_from,
             custom_to=custom_to,
+            sender_campaigns=sender_campaigns,
         )
 
     @property
@@ -136,18 +154,33 @@ class ClickFilter:
         """The dimension conditions, without the time range and the bot rule."""
         q = Q()
         for key, values in self.include.items():
-            q &= _values_q(DIMENSIONS[key].column, values)
+            q &= _values_q(key, values)
         for key, values in self.exclude.items():
             # A negated NOT NULL text column keeps '' rows; for the campaign FK, Django's
             # exclude() keeps NULL rows too, unlike a bare SQL NOT IN.
-            q &= ~_values_q(DIMENSIONS[key].column, values)
+            q &= ~_values_q(key, values)
+        if self.sender_campaigns:
+            q &= Q(campaign_id__in=[int(v) for v in self.sender_campaigns])
         return q
+
+    def filtered_dimensions(self) -> set[str]:
+        """The dimensions whose columns the filter reads (a rollup set must hold them)."""
+        return (
+            set(self.include)
+            | set(self.exclude)
+            | ({"campaign"} if self.sender_campaigns else set())
+        )
 
     def time_q(self) -> Q:
         return Q(occurred_at__gte=self.start, occurred_at__lt=self.end)
 
+    @property
+    def counts_bots(self) -> bool:
+        """Bots are counted: asked for, or a bot reason is filtered on (which names them)."""
+        return self.bots == "include" or any(self.include.get("bot_reason", ()))
+
     def bot_q(self) -> Q:
-        return Q(is_bot=False) if self.bots == "exclude" else Q()
+        return Q() if self.counts_bots else Q(is_bot=False)
 
     def clicks(self) -> QuerySet[Click]:
         """The clicks this filter selects: period, dimensions and bot rule."""
@@ -164,6 +197,7 @@ class ClickFilter:
         for key in DIMENSIONS:
             params += [(key, value) for value in self.include.get(key, ())]
             params += [(f"{key}!", value) for value in self.exclude.get(key, ())]
+        params += [(SENDER_CAMPAIGN, value) for value in self.sender_campaigns]
         return params
 
     def querystring(self, **overrides: str) -> str:
@@ -229,6 +263,8 @@ def _validate(key: str, values: tuple[str, ...]) -> None:
     for value in values:
         if key == "campaign" and value and not value.isdigit():
             raise FilterError(f"campaign must be a campaign id (a number), got {value!r}.")
+        if key == SENDER_CAMPAIGN and not (value.isascii() and value.isdigit()):
+            raise FilterError(f"{key} must be a sender campaign id (a number), got {value!r}.")
         if key in _CHOICES and value not in _CHOICES[key]:
             choices = ", ".join(sorted(v or "''" for v in _CHOICES[key]))
             raise FilterError(f"{key} must be one of {choices}, got {value!r}.")
@@ -238,11 +274,18 @@ def _validate(key: str, values: tuple[str, ...]) -> None:
             raise FilterError(f"{key} values cannot contain NUL characters.")
 
 
-def _values_q(column: str, values: tuple[str, ...]) -> Q:
+def _values_q(key: str, values: tuple[str, ...]) -> Q:
+    column = DIMENSIONS[key].column
     known = [v for v in values if v]
+    if key == "campaign":
+        # Canonical ids: the sender campaigns they hold, by a subquery in the same statement,
+        # so rollup rows and clicks (which keep the sender campaign) are filtered alike.
+        held = Campaign.objects.filter(canonical_id__in=known).values("id")
+        q = Q(campaign_id__in=held) if known else Q(pk__in=[])
+        return q | Q(campaign_id__isnull=True) if "" in values else q
     q = Q(**{f"{column}__in": known}) if known else Q(pk__in=[])
     if "" in values:
-        q |= Q(**{f"{column}__isnull": True}) if column == "campaign_id" else Q(**{column: ""})
+        q |= Q(**{column: ""})
     return q
 
 

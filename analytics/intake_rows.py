@@ -17,8 +17,10 @@ from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
 
+from analytics import bot_rows, bots, campaigns
+from analytics.bot_reasons import BotReason
 from analytics.models import Campaign, Click, Contact, Delivery, FirstClick, Link, PendingRollup
-from analytics.senders import ClickData, Event
+from analytics.senders import SENDERS, ClickData, Event
 from analytics.senders.fields import derived_key
 
 # Per kind of shared row: its natural key (with the sender) and the values an event may carry.
@@ -76,6 +78,7 @@ _CLICK_COLUMNS = {
     "referer_url": "text",
     "is_qr": "bool",
     "is_bot": "bool",
+    "bot_reason": "text",
     "is_unique": "bool",
     "ip": "inet",
     "visitor": "text",
@@ -94,6 +97,7 @@ def store(
 ) -> dict[int, tuple[int, int, datetime | None]]:
     """Write the batch; per delivery id: (clicks created, duplicates, newest click time)."""
     ids = _upsert_shared(parsed)
+    campaigns.assign_new([pk for (model, _, _), pk in ids.items() if model is Campaign])
     counts: dict[int, list] = {delivery.pk: [0, 0, None] for delivery, _ in parsed}
     seen: set[tuple[str, str]] = set()
     fresh: list[tuple[Delivery, ClickData]] = []
@@ -125,6 +129,7 @@ def store(
         # a click naming no visitor counts as a visitor of its own.
         row["is_unique"] = not row["visitor"] or pair in firsts
         firsts.discard(pair)
+    bot_rows.mark_bursts(rows)
     created = _insert_clicks(rows)
     for delivery, click in fresh:
         new = (delivery.endpoint.sender, click.click_key) in created
@@ -260,6 +265,7 @@ def _click_row(delivery: Delivery, data: ClickData, ids: dict[SharedKey, int]) -
 
     campaign_id = shared(Campaign, data.campaign)
     link_id = shared(Link, data.link)
+    reason = bots.reason(SENDERS[sender], data)
     return {
         "scope": _scope(campaign_id, link_id, data.url),
         "sender": sender,
@@ -285,7 +291,8 @@ def _click_row(delivery: Delivery, data: ClickData, ids: dict[SharedKey, int]) -
         "referer": data.referer,
         "referer_url": data.referer_url,
         "is_qr": data.is_qr,
-        "is_bot": data.is_bot,
+        "is_bot": reason != BotReason.HUMAN,
+        "bot_reason": reason,
         "is_unique": False,
         "ip": _stored_ip(data.ip),
         "visitor": _visitor(data),

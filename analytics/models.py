@@ -5,9 +5,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower, Now
 from django.urls import reverse
 from django.utils import timezone
 
+from analytics.bot_reasons import BotReason
 from analytics.senders import SENDERS, sender_choices
 from analytics.senders.base import Device  # with the parsers, which must not import the models
 
@@ -129,6 +131,8 @@ class Delivery(models.Model):
         PROCESSED = "processed", "Processed"
         DUPLICATE = "duplicate", "Duplicate"
         IGNORED = "ignored", "Ignored"
+        # A sender's "send test event" button: kept, never counted.
+        TEST = "test", "Test event"
         FAILED = "failed", "Failed"
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT)
@@ -177,6 +181,66 @@ class Delivery(models.Model):
         return f"Delivery {self.pk} ({self.status})"
 
 
+class CanonicalCampaign(models.Model):
+    """One campaign as the marketer names it, whatever each tool calls it ("Black Friday").
+
+    Every sender campaign belongs to exactly one: a marketer's, through ``CampaignRule``, or
+    else one of its own (``is_automatic``), named after it. The dashboard, the API and the CSV
+    count by these; the sender campaigns are one level below.
+    """
+
+    name = models.CharField(max_length=300)
+    # Made for a single sender campaign no rule claims; removed when a rule claims it.
+    is_automatic = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Automatic ones may share a name (two tools with a "Newsletter"); a marketer's may not.
+            models.UniqueConstraint(
+                Lower("name"),
+                condition=models.Q(is_automatic=False),
+                name="canonical_campaign_unique_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignRule(models.Model):
+    """Puts the sender campaigns it matches into one canonical campaign; lowest priority first."""
+
+    class Field(models.TextChoices):
+        NAME = "name", "Campaign name"
+        UTM_CAMPAIGN = "utm_campaign", "utm_campaign"
+        URL = "url", "Link URL"
+
+    class Match(models.TextChoices):
+        EXACT = "exact", "is exactly"
+        IEXACT = "iexact", "is, ignoring case"
+        PREFIX = "prefix", "starts with (ignoring case)"
+        REGEX = "regex", "matches the regular expression"
+
+    canonical = models.ForeignKey(CanonicalCampaign, on_delete=models.CASCADE, related_name="rules")
+    field = models.CharField(max_length=20, choices=Field.choices)
+    match = models.CharField(max_length=10, choices=Match.choices)
+    pattern = models.CharField(max_length=500)
+    priority = models.PositiveIntegerField(default=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["priority", "id"]  # a handful of rows, always read in the order they apply
+        constraints = [
+            models.UniqueConstraint(
+                fields=["field", "match", "pattern"], name="campaign_rule_unique_condition"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} {self.get_match_display()} {self.pattern!r}"
+
+
 class Campaign(models.Model):
     """A sender's campaign (Heyoo, Woodpecker, Opptima) or a Dub link's utm_campaign."""
 
@@ -189,6 +253,14 @@ class Campaign(models.Model):
     utm_medium = models.CharField(max_length=255, blank=True)
     utm_campaign = models.CharField(max_length=255, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # Set when the campaign is first stored and whenever the rules change (analytics.campaigns).
+    canonical = models.ForeignKey(
+        CanonicalCampaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="campaigns",
+    )
     first_seen_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -277,6 +349,10 @@ class Click(models.Model):
     referer_url = models.TextField(blank=True)
     is_qr = models.BooleanField(default=False)
     is_bot = models.BooleanField(default=False)
+    # Why is_bot is set (analytics.bots); '' for a person.
+    bot_reason = models.CharField(
+        max_length=24, choices=BotReason.choices, blank=True, db_default=BotReason.HUMAN
+    )
     is_unique = models.BooleanField(default=False)
     ip = models.GenericIPAddressField(null=True, blank=True)
     # Salted hash naming the visitor (e-mail, else IP + user agent); never the raw values.
@@ -295,6 +371,11 @@ class Click(models.Model):
         constraints = [
             # Redeliveries and concurrent copies of one click insert nothing (ON CONFLICT).
             models.UniqueConstraint(fields=["sender", "click_key"], name="click_dedupe_per_sender"),
+            models.CheckConstraint(
+                condition=models.Q(is_bot=False, bot_reason="")
+                | (models.Q(is_bot=True) & ~models.Q(bot_reason="")),
+                name="click_bot_flag_has_reason",
+            ),
         ]
         permissions = [("view_dashboard", "Can view dashboards, export reports and use the API")]
         indexes = [
@@ -304,6 +385,12 @@ class Click(models.Model):
             models.Index(fields=["occurred_at", "id"], name="click_time_range"),
             # Campaign pages and the campaign filter: one campaign's clicks over time.
             models.Index(fields=["campaign", "occurred_at"], name="click_campaign_time"),
+            # Scanner bursts (analytics.bots): one e-mail recipient's clicks around a time.
+            models.Index(
+                fields=["recipient", "occurred_at"],
+                condition=models.Q(recipient__isnull=False),
+                name="click_recipient_time",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -364,6 +451,9 @@ class Rollup(models.Model):
     os = models.CharField(max_length=50, blank=True)
     referer = models.CharField(max_length=255, blank=True)
     city = models.CharField(max_length=100, blank=True)
+    bot_reason = models.CharField(
+        max_length=24, choices=BotReason.choices, blank=True, db_default=BotReason.HUMAN
+    )
     is_bot = models.BooleanField()
     clicks = models.IntegerField()
     uniques = models.IntegerField()
@@ -385,6 +475,7 @@ class Rollup(models.Model):
                     "os",
                     "referer",
                     "city",
+                    "bot_reason",
                     "is_bot",
                     "period",
                 ],
@@ -412,6 +503,9 @@ class PendingRollup(models.Model):
     """
 
     click = models.OneToOneField(Click, primary_key=True, on_delete=models.CASCADE)
+    # The rollup worker leaves a click pending for BOT_LATE_EVIDENCE_SECONDS after this, so
+    # the second click of a scanner burst can still reclassify it (analytics.bot_rows).
+    queued_at = models.DateTimeField(db_default=Now())
 
     def __str__(self) -> str:
         return f"click {self.click_id} awaiting rollup"

@@ -3,6 +3,11 @@
 ``plan`` splits a query's time span into the coarsest whole UTC periods of the first rollup set
 that holds its dimensions, plus raw click ranges for what no period covers; ``counts`` reads
 those rollup rows, the raw ranges and the clicks still queued for the rollups in one statement.
+
+Rollup rows and clicks keep the sender campaign. Grouping by ``campaign`` counts canonical
+campaigns (analytics.campaigns): the statement maps each sender campaign's counts through the
+campaign table, so a change of rules never rewrites a rollup. ``SENDER_CAMPAIGN`` groups by the
+sender campaign itself.
 """
 
 from collections.abc import Iterator, Sequence
@@ -16,8 +21,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
-from analytics.filters import DIMENSIONS, ClickFilter
-from analytics.models import Click, Rollup
+from analytics.filters import DIMENSIONS, SENDER_CAMPAIGN, ClickFilter
+from analytics.models import Campaign, Click, Rollup
 from analytics.rollups import SETS, Grain, dims_key, empty_value, next_period, period_start
 
 
@@ -27,7 +32,9 @@ class CountRow(NamedTuple):
     Every call returns this one shape, whatever keys it asked for; read it by name.
     """
 
-    value: object = None  # the ``group`` dimension's value (campaign: None for no campaign)
+    # The ``group`` dimension's value (campaign: the canonical or, for SENDER_CAMPAIGN, the
+    # sender campaign's id; None for no campaign).
+    value: object = None
     bucket: datetime | None = None  # local ``bucket`` start, naive, as date_trunc names it
     is_bot: bool | None = None  # when ``by_bot``
     clicks: int = 0
@@ -46,7 +53,7 @@ class Cover:
 
 def plan(f: ClickFilter, group: str | None, edges: Sequence[datetime]) -> Cover:
     """The cover of the spans between consecutive ``edges`` (UTC instants) for this query."""
-    needed = set(f.include) | set(f.exclude) | ({group} if group else set())
+    needed = f.filtered_dimensions() | ({_stored(group)} if group else set())
     dims = None
     if settings.STATS_USE_ROLLUPS:
         dims = next((d for d in SETS if needed <= set(d)), None)
@@ -108,7 +115,11 @@ def counts(
 ) -> list[CountRow]:
     """Clicks, unique clicks and QR scans matching the filter within ``edges``: a row per
     combination of the keys asked for (the ``group`` dimension's value, the local ``bucket``
-    start, the bot flag when ``by_bot``), a single row when none is."""
+    start, the bot flag when ``by_bot``), a single row when none is.
+
+    ``group`` is a dimension, or SENDER_CAMPAIGN: the campaign column without the mapping to
+    canonical campaigns. A canonical campaign's uniques are the sum of its sender campaigns'
+    (a visitor is known per sender campaign, see FirstClick)."""
     cover = plan(f, group, edges)
     parts, params = [], []
     sources = []
@@ -127,11 +138,19 @@ def counts(
     width = bool(group) + bool(bucket) + by_bot
     if not parts:
         return []
-    key_list = ", ".join(f"k{i}" for i in range(width))
+    keys = [f"parts.k{i}" for i in range(width)]
+    join = ""
+    if group == "campaign":
+        # The parts group by sender campaign (a few thousand rows at most); their campaign's
+        # canonical_id is the key. No campaign stays NULL.
+        keys[0] = "m.canonical_id"
+        join = f"LEFT JOIN {Campaign._meta.db_table} AS m ON m.id = parts.k0"
+    key_list = ", ".join(keys)
     sql = f"""
-        SELECT {key_list}{", " if width else ""}sum(c)::bigint, sum(u)::bigint, sum(q)::bigint
-        FROM ({" UNION ALL ".join(parts)}) AS parts
-        {"GROUP BY " + key_list if width else ""}
+        SELECT {key_list}{", " if width else ""}
+            sum(parts.c)::bigint, sum(parts.u)::bigint, sum(parts.q)::bigint
+        FROM ({" UNION ALL ".join(parts)}) AS parts {join}
+        {"GROUP BY " + ", ".join(str(i + 1) for i in range(width)) if width else ""}
     """
     with transaction.atomic(), connection.cursor() as cursor:
         if cover.dims is not None:
@@ -186,7 +205,7 @@ def _part_sql(
             # the filter, the others to empty, is_bot to one or both values), so one value's
             # periods are a single index range. Otherwise rollup_set_period serves the range.
             where &= _empty_q(dims)
-            if not apply_bot_rule or f.bots != "exclude":
+            if not apply_bot_rule or f.counts_bots:
                 where &= Q(is_bot__in=[False, True])
     if kind == "pending":
         where &= Q(pendingrollup__isnull=False)
@@ -194,10 +213,11 @@ def _part_sql(
 
     selects, params = [], []
     if group:
-        column = connection.ops.quote_name(DIMENSIONS[group].column)
+        stored = _stored(group)
+        column = connection.ops.quote_name(DIMENSIONS[stored].column)
         # Grouping compares bytes, not the database's locale rules: same groups, and a sort
         # over thousands of cities several times faster. The order shown is decided in Python.
-        selects.append(column if group == "campaign" else f'{column} COLLATE "C"')
+        selects.append(column if stored == "campaign" else f'{column} COLLATE "C"')
     if bucket:
         selects.append(f"date_trunc(%s, {time_col} AT TIME ZONE %s)")
         params += [bucket, f.tz.key]
@@ -214,6 +234,11 @@ def _part_sql(
     group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
     sql = f"SELECT {', '.join([*keys, measures])} FROM {from_sql} WHERE {where_sql}{group_by}"
     return sql, [*params, *from_where_params]
+
+
+def _stored(group: str) -> str:
+    """The dimension whose column holds a grouping's values."""
+    return "campaign" if group == SENDER_CAMPAIGN else group
 
 
 def _from_where_sql(queryset: QuerySet) -> tuple[str, str, list]:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
@@ -45,6 +46,7 @@ SETS: dict[tuple[str, ...], frozenset[Grain]] = {
     ("sender",): _ALL,
     ("browser",): _ALL,
     ("os",): _ALL,
+    ("bot_reason",): _ALL,  # the "bots and scanners" card
     _PROFILE: _COARSE,
     ("referer",): _COARSE,
     ("country", "city"): _COARSE,
@@ -94,7 +96,7 @@ def update(batch: int = _BATCH) -> int:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK])
             if not cursor.fetchone()[0]:
                 return total
-            cursor.execute(_UPDATE_SQL, [batch])
+            cursor.execute(_UPDATE_SQL, [settings.BOT_LATE_EVIDENCE_SECONDS, batch])
             done = cursor.fetchone()[0]
         total += done
         if done < batch:
@@ -262,7 +264,9 @@ def _update_sql() -> str:
     return f"""
         WITH batch AS (
             DELETE FROM {pending} WHERE click_id IN (
-                SELECT click_id FROM {pending} ORDER BY click_id LIMIT %s FOR UPDATE SKIP LOCKED
+                SELECT click_id FROM {pending}
+                WHERE queued_at <= clock_timestamp() - make_interval(secs => %s)
+                ORDER BY click_id LIMIT %s FOR UPDATE SKIP LOCKED
             )
             RETURNING click_id
         ), batch_clicks AS MATERIALIZED (

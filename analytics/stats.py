@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import OuterRef, Q, Subquery
 
 from analytics import rollup_reads
+from analytics.bot_reasons import BotReason
 from analytics.filters import DIMENSIONS, ClickFilter
 from analytics.models import Campaign, Device, Sender
 from analytics.senders.normalize import country_name
@@ -49,7 +50,10 @@ def timeseries(f: ClickFilter) -> dict[str, object]:
 def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[str, object]:
     """Top ``limit`` values (None: all) of a dimension with counts and shares, rest as "other"."""
     spec = DIMENSIONS[dimension]
-    counted = rollup_reads.counts(f, [f.start, f.end], group=dimension)
+    # Reasons are about bots: their breakdown counts them whatever the bot rule says.
+    counted = rollup_reads.counts(
+        f, [f.start, f.end], group=dimension, apply_bot_rule=dimension != "bot_reason"
+    )
     # Most clicked first; ties by value, unknown (NULL) last, so the order is stable.
     counted.sort(
         key=lambda row: (-row.clicks, row.value is None, row.value if row.value is not None else 0)
@@ -219,6 +223,8 @@ def _labels(dimension: str, values: list[object]) -> dict[object, str]:
         return {value: Sender(value).label for value in values}
     if dimension == "device":
         return {value: Device(value).label for value in values}
+    if dimension == "bot_reason":
+        return {value: BotReason(value).label for value in values}
     if dimension == "referer":
         return {value: {"": "Unknown", "(direct)": "Direct"}.get(value, value) for value in values}
     return {value: value or "Unknown" for value in values}
@@ -244,7 +250,7 @@ def _figures(f: ClickFilter) -> dict[str, object]:
     by_bot = {row.is_bot: row for row in counted}
     zero = rollup_reads.CountRow()  # no matching clicks of that kind
     humans, bots = by_bot.get(False, zero), by_bot.get(True, zero)
-    shown = [humans] if f.bots == "exclude" else [humans, bots]
+    shown = [humans, bots] if f.counts_bots else [humans]
     clicks = sum(row.clicks for row in shown)
     qr = sum(row.qr for row in shown)
     return {

@@ -222,6 +222,26 @@ WORKER_BATCH_SIZE = env_int("WORKER_BATCH_SIZE", 200, minimum=1)
 INTAKE_SILENCE_HOURS = env_int("INTAKE_SILENCE_HOURS", 6, minimum=1)
 # ...and about queued deliveries older than this many seconds: the worker is down or behind.
 INTAKE_BACKLOG_WARNING_SECONDS = env_int("INTAKE_BACKLOG_WARNING_SECONDS", 300, minimum=1)
+# Bots and scanners (analytics/bots.py). A recipient clicking BOT_BURST_LINKS different links
+# within BOT_BURST_SECONDS is a security scanner following every link of the e-mail.
+BOT_BURST_SECONDS = env_int("BOT_BURST_SECONDS", 2, minimum=1)
+BOT_BURST_LINKS = env_int("BOT_BURST_LINKS", 2, minimum=2)
+# A click this many seconds or less after the sender says it sent the e-mail is a scanner's.
+BOT_SECONDS_AFTER_SEND = env_int("BOT_SECONDS_AFTER_SEND", 15)
+# Clicks wait this long before the rollups count them, so that late evidence (the second click
+# of a burst, in a later delivery) can still reclassify them; the stats read them raw meanwhile.
+BOT_LATE_EVIDENCE_SECONDS = env_int("BOT_LATE_EVIDENCE_SECONDS", 15)
+# Datacenter and VPN networks (CIDR per line, plain or .gz); the bundled copy by default.
+BOT_DATACENTER_IP_FILES = [
+    Path(item)
+    for item in env_list(
+        "BOT_DATACENTER_IP_FILES",
+        [str(BASE_DIR / "analytics" / "data" / f"datacenter-ipv{v}.txt.gz") for v in (4, 6)],
+    )
+]
+for _path in BOT_DATACENTER_IP_FILES:
+    if not _path.is_file():
+        raise ImproperlyConfigured(f"BOT_DATACENTER_IP_FILES: {_path} is not a readable file.")
 # Store visitors' IP addresses truncated (IPv4 /24, IPv6 /48) once the visitor hash is taken.
 TRUNCATE_IPS = env_bool("TRUNCATE_IPS", True)
 # Days to keep clicks and raw deliveries; 0 keeps them forever (see apply_retention).

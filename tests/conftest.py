@@ -159,6 +159,10 @@ def make_click(db):
             endpoints[sender] = WebhookEndpoint.objects.create(sender=sender, name=f"{sender} test")
         key = f"test-{next(serial)}"
         fields.setdefault("is_unique", True)
+        if fields.get("is_bot"):
+            fields.setdefault("bot_reason", "user_agent")  # every bot carries its reason
+        elif fields.get("bot_reason"):
+            fields["is_bot"] = True
         click = Click.objects.create(
             sender=sender,
             endpoint=endpoints[sender],
@@ -213,6 +217,8 @@ def _fresh_intake_state(settings, tmp_path):
     acceptance.forget_endpoints()
     spool.close()
     settings.WEBHOOK_SPOOL_PATH = tmp_path / "spool" / "deliveries.sqlite3"
+    # Tests roll clicks up as soon as they are stored; tests of late evidence set a window.
+    settings.BOT_LATE_EVIDENCE_SECONDS = 0
     yield
     spool.close()
     acceptance.forget_endpoints()

@@ -57,6 +57,7 @@ def test_schema_describes_the_response_shapes(schema):
         "referer_url",
         "is_qr",
         "is_bot",
+        "bot_reason",
         "is_unique",
         "recipient_email",
         "sharer_email",

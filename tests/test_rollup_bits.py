@@ -21,6 +21,7 @@ BITS = {
     "browser": 5,
     "os": 6,
     "city": 7,
+    "bot_reason": 8,
 }
 SET_KEYS = {
     (): 0,
@@ -30,6 +31,7 @@ SET_KEYS = {
     ("sender",): 16,
     ("browser",): 32,
     ("os",): 64,
+    ("bot_reason",): 256,
     ("sender", "device", "browser", "os"): 116,
     ("referer",): 8,
     ("country", "city"): 130,

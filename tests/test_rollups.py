@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from analytics import rollup_reads, rollups, stats
+from analytics.bot_reasons import BotReason
 from analytics.filters import DIMENSIONS, ClickFilter
 from analytics.models import Campaign, Click, Device, PendingRollup, Rollup, Sender
 from tests.conftest import js_json, payload, post_webhook
@@ -30,6 +31,7 @@ ZONES = [
     "America/St_Johns",  # -3:30 with DST
     "Pacific/Chatham",  # +12:45 / +13:45
 ]
+BOT_REASONS = [BotReason.USER_AGENT, BotReason.SCANNER_BURST, BotReason.DATACENTER_IP]
 VALUES = {
     "country": ["US", "DE", "IN", ""],
     "device": [Device.DESKTOP, Device.MOBILE, Device.UNKNOWN],
@@ -184,6 +186,7 @@ def clicks(draw: st.DrawFn) -> list[dict[str, object]]:
         row["occurred_at"] = NOW - timedelta(seconds=draw(moments))
         row["campaign"] = draw(st.sampled_from([0, 1, 2, None]))
         row["is_bot"], row["is_unique"], row["is_qr"] = draw(st.tuples(*[st.booleans()] * 3))
+        row["bot_reason"] = draw(st.sampled_from(BOT_REASONS)) if row["is_bot"] else ""
         rows.append(row)
     return rows
 
@@ -203,7 +206,9 @@ def queries(draw: st.DrawFn) -> str:
     params.append(("bots", draw(st.sampled_from(["exclude", "include"]))))
     for key in draw(st.lists(st.sampled_from(list(DIMENSIONS)), max_size=2, unique=True)):
         name = key + draw(st.sampled_from(["", "!"]))
-        pool = ["0", "1", ""] if key == "campaign" else VALUES[key]
+        pool = {"campaign": ["0", "1", ""], "bot_reason": ["", *BOT_REASONS]}.get(key) or VALUES[
+            key
+        ]
         for value in draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True)):
             params.append((name, value))
     return "&".join(f"{k}={v}" for k, v in params)

@@ -43,7 +43,7 @@ class ClickAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         "is_qr",
     )
     list_select_related = ("campaign",)
-    list_filter = ("sender", "device", CountryFilter, "is_bot", "is_qr")
+    list_filter = ("sender", "device", CountryFilter, "is_bot", "bot_reason", "is_qr")
     date_hierarchy = "occurred_at"
     search_fields = ("url", "campaign__name", "city", "recipient__email", "sharer__email")
     search_help_text = "Part of the URL, campaign name, city, or recipient's or sharer's e-mail."
@@ -83,6 +83,7 @@ class ClickAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
                     "ip",
                     "is_unique",
                     "is_bot",
+                    "bot_reason",
                     "is_qr",
                 )
             },

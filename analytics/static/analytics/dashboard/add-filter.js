@@ -97,7 +97,7 @@ function resolveTypedValue(dim, typed) {
   if (dim === "country" && /^[a-z]{2}$/i.test(text)) {
     return { value: text.toUpperCase(), label: "" };
   }
-  if (dim === "device" || dim === "sender") {
+  if (dim === "device" || dim === "sender" || dim === "bot_reason") {
     return { value: lower, label: "" };
   }
   return { value: text, label: "" };

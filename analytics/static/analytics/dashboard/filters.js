@@ -106,7 +106,7 @@ export function syncControls() {
   }
   botsToggle.checked = state.bots === "include";
   $("summary-bots-title").textContent =
-    state.bots === "include" ? "Bot clicks included" : "Bot clicks filtered out";
+    state.bots === "include" ? "Bots and scanners included" : "Bots and scanners filtered out";
   renderChips();
   updateLinks();
 }

@@ -1,0 +1,88 @@
+"""The scanner-burst rule against the database: a batch's clicks and their recipients' stored ones.
+
+``analytics.bots`` decides; this module finds the neighbours a decision needs and writes the
+verdicts. A stored click is reclassified only while it still waits for the rollups (its
+``PendingRollup`` row, which the rollup worker keeps for ``BOT_LATE_EVIDENCE_SECONDS``), so the
+rollups never count a click under a reason it no longer has; ``reclassify_clicks`` does the rest.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+
+from analytics import bots
+from analytics.bot_reasons import BotReason
+from analytics.models import Click, PendingRollup
+
+_CLICKS = Click._meta.db_table
+_PENDING = PendingRollup._meta.db_table
+
+
+def mark_bursts(rows: list[dict[str, object]]) -> int:
+    """Flag the batch's new click rows (``intake_rows``' dicts) that make a burst with each other
+    or with their recipients' stored clicks, and reclassify those stored clicks while they are
+    still pending. Returns how many stored clicks were reclassified."""
+    spans: dict[int, list] = {}
+    for row in rows:
+        if row["recipient_id"] is not None:
+            span = spans.setdefault(row["recipient_id"], [row["occurred_at"], row["occurred_at"]])
+            span[0], span[1] = min(span[0], row["occurred_at"]), max(span[1], row["occurred_at"])
+    if not spans:
+        return 0
+    window = timedelta(seconds=settings.BOT_BURST_SECONDS)
+    stored = _neighbours(
+        list(spans),
+        [lo - window for lo, _ in spans.values()],
+        [hi + window for _, hi in spans.values()],
+    )
+    visits = [
+        bots.Visit(("new", index), row["recipient_id"], row["occurred_at"], row["url"])
+        for index, row in enumerate(rows)
+        if row["recipient_id"] is not None
+    ]
+    visits += [
+        bots.Visit(("stored", pk), recipient, at, url) for pk, recipient, at, url, _ in stored
+    ]
+    found = bots.bursts(visits)
+    for kind, index in found:
+        if kind == "new" and rows[index]["bot_reason"] == BotReason.HUMAN:
+            rows[index]["bot_reason"], rows[index]["is_bot"] = BotReason.SCANNER_BURST, True
+    humans = [pk for pk, *_, reason in stored if ("stored", pk) in found and not reason]
+    return _reclassify_pending(humans, BotReason.SCANNER_BURST)
+
+
+def _neighbours(recipients: list[int], los: list, his: list) -> list[tuple]:
+    """Stored clicks of these recipients within their windows: (id, recipient, at, url, reason)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT c.id, c.recipient_id, c.occurred_at, c.url, c.bot_reason
+            FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS w (recipient, lo, hi)
+            JOIN {_CLICKS} c
+              ON c.recipient_id = w.recipient AND c.occurred_at BETWEEN w.lo AND w.hi
+            """,
+            [recipients, los, his],
+        )
+        return cursor.fetchall()
+
+
+def _reclassify_pending(click_ids: list[int], reason: BotReason) -> int:
+    """Give these human clicks ``reason`` if the rollups have not counted them yet.
+
+    Locking their pending rows first makes a concurrent rollup batch either take a click before
+    (the row is gone: left alone) or after (it counts the new reason), never half of each.
+    """
+    if not click_ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {_CLICKS} SET bot_reason = %s, is_bot = TRUE
+            WHERE bot_reason = '' AND id IN (
+                SELECT click_id FROM {_PENDING} WHERE click_id = ANY(%s) FOR UPDATE
+            )
+            """,
+            [reason, click_ids],
+        )
+        return cursor.rowcount
