@@ -101,7 +101,7 @@ def run_intake(
         print("intake: skipped, wrk is missing; install wrk: apt-get install wrk", flush=True)
         return {"skipped": "wrk not installed (apt-get install wrk)"}
     setup_django(env["DATABASE_URL"], env.get("WEBHOOK_SPOOL_PATH"))
-    bench = _Bench(server, pg, database, endpoints, work_dir)
+    bench = IntakeBench(server, pg, database, endpoints, work_dir)
     results: dict[str, object] = {
         "server": server.describe(),
         "rounds": ROUNDS,
@@ -126,7 +126,7 @@ def run_intake(
     return results
 
 
-class _Bench:
+class IntakeBench:
     def __init__(
         self,
         server: AppServer,
@@ -162,10 +162,10 @@ class _Bench:
         # one does not wait for a generator making bodies it will never post.
         print("  warm-up and calibration (demo bodies)", flush=True)
         warm, items = demo_bodies(1500, SEED)
-        single_rate = self._wrk("warm-up", warm, 5)["req_per_s"]
+        single_rate = self.wrk("warm-up", warm, 5)["req_per_s"]
         warm_arrays = woodpecker_arrays(items, 40, ARRAY_SIZE)
         self.array_position = 40 * ARRAY_SIZE
-        array_rate = self._wrk("warm-up arrays", warm_arrays, 3)["req_per_s"]
+        array_rate = self.wrk("warm-up arrays", warm_arrays, 3)["req_per_s"]
         # wrk runs its whole -d even when the set is posted: a bound of 3x the warm-up's time.
         self.arrays_seconds = min(SECONDS, max(3.0, 3 * ARRAYS / max(array_rate, 1.0)))
         self.worker.drain(DRAIN_TIMEOUT)
@@ -185,7 +185,7 @@ class _Bench:
         mix: Counter[str] = Counter()
         for round_ in range(ROUNDS):
             print(f"  round {round_ + 1}/{ROUNDS}", flush=True)
-            closed = _cut(singles, closed_bodies)
+            closed = cut(singles, closed_bodies)
             mix.update(body.sender for body in closed)
             runs["singles"].append(self._singles(closed))
             arrays = woodpecker_arrays(items, ARRAYS, ARRAY_SIZE, self.array_position)
@@ -234,7 +234,7 @@ class _Bench:
         the box accepts when processing takes its share of the CPU too."""
         self.worker.drain(DRAIN_TIMEOUT)
         print("  single clicks with the worker running", flush=True)
-        figures = self._wrk("singles beside the worker", _cut(self.singles, self.closed_bodies),
+        figures = self.wrk("singles beside the worker", cut(self.singles, self.closed_bodies),
                             SECONDS)  # fmt: skip
         figures["queued_at_end"] = self.worker.backlog.sample()["queued"]
         figures["drain_seconds"] = _rounded(self.worker.drain(DRAIN_TIMEOUT))
@@ -250,7 +250,7 @@ class _Bench:
         self.worker.drain(DRAIN_TIMEOUT)
         self.worker.stop()
         before = self.marks()[1]
-        figures = self._wrk(name, bodies, seconds, once=once)
+        figures = self.wrk(name, bodies, seconds, once=once)
         after = self.marks()[1]
         started = time.monotonic()
         worker_before = self.worker.cpu_seconds()
@@ -302,9 +302,7 @@ class _Bench:
             out["worker_deliveries_per_s"] = round(sum(b[1] for b in batches[1:]) / window)
         return out
 
-    def _wrk(
-        self, name: str, bodies: list, seconds: float, once: bool = False
-    ) -> dict[str, object]:
+    def wrk(self, name: str, bodies: list, seconds: float, once: bool = False) -> dict[str, object]:
         """wrk for `seconds` over `bodies` (with redeliveries); with `once`, each request is
         posted once and the run ends when they are (`seconds` is then only a bound)."""
         sequence = with_redeliveries(bodies, REDELIVERY, self.rng)
@@ -381,7 +379,7 @@ class _Bench:
         """Single clicks at OPEN_RATE/s for OPEN_SECONDS, the worker running; the backlog."""
         self.worker.drain(DRAIN_TIMEOUT)
         count = int(OPEN_RATE * OPEN_SECONDS)
-        fresh = _cut(self.singles, int(count * (1 - REDELIVERY)))
+        fresh = cut(self.singles, int(count * (1 - REDELIVERY)))
         sequence = with_redeliveries(fresh, REDELIVERY, self.rng)[:count]
         requests = []
         for body in sequence:
@@ -566,7 +564,7 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _cut(pool: list, count: int) -> list:
+def cut(pool: list, count: int) -> list:
     """Take the next `count` bodies off the pool (each body is posted in one run only)."""
     taken = pool[:count]
     del pool[:count]

@@ -22,7 +22,7 @@ import statistics
 import time
 from pathlib import Path
 
-from bench_intake import CONNECTIONS, SEED, _Bench, _cut
+from bench_intake import CONNECTIONS, SEED, IntakeBench, cut
 from intake_common import BenchWorker, demo_bodies, processing_worker, setup_django
 from reliability_infra import AppServer, Granian, Gunicorn, ScratchPostgres, Uvicorn
 
@@ -109,14 +109,14 @@ def _one(
     worker: BenchWorker,
     bodies: list,
 ) -> dict[str, object]:
-    bench = _Bench(server, pg, database, endpoints, work_dir)
+    bench = IntakeBench(server, pg, database, endpoints, work_dir)
     bench.worker = worker
     worker.drain(300)
     server.start(endpoints["woodpecker"][0])
     try:
-        bench._wrk("warm-up", _cut(bodies, 2000), 3)
+        bench.wrk("warm-up", cut(bodies, 2000), 3)
         worker.drain(300)
-        figures = bench._wrk("singles", _cut(bodies, int(3000 * SECONDS)), SECONDS)
+        figures = bench.wrk("singles", cut(bodies, int(3000 * SECONDS)), SECONDS)
         figures["queued_at_end"] = worker.backlog.sample()["queued"]
     finally:
         server.stop()
