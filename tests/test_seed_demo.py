@@ -1,19 +1,27 @@
 """seed_demo: realistic demo traffic from all four senders, fed through the real intake."""
 
 import io
+import ipaddress
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from analytics.models import Campaign, Click, Delivery, Sender, WebhookEndpoint
-from analytics.senders import parser_for
+from analytics.bot_reasons import BotReason
+from analytics.management.commands import seed_demo as seed_demo_command
+from analytics.models import Campaign, Click, Delivery, Link, Sender, WebhookEndpoint
+from analytics.senders import ClickData, parser_for
+from clicktrack.demo import data as dd
 from clicktrack.demo import demo_deliveries, js_json
+from clicktrack.demo.world import READ_AFTER_MIN
 
 CLICKS = 300
 # A fixed moment in the past: the generator is pure, and parsers reject clicks in the future.
@@ -98,7 +106,7 @@ def test_demo_bodies_parse_as_each_sender_sends_them():
 
     for sender, body, count in deliveries:
         events = parser_for(sender)(body, zones.get(sender, ZoneInfo("UTC")))
-        clicks = [event.click for event in events if event.click]
+        clicks = [event.click for event in events if event.click and not event.test]
         assert len(clicks) == count
         for click in clicks:
             assert NOW - timedelta(days=10) <= click.occurred_at <= NOW
@@ -120,3 +128,115 @@ def test_demo_bodies_parse_as_each_sender_sends_them():
     assert any(
         "São Paulo".encode() in body or "Bogotá".encode() in body for _, body, _ in deliveries
     )
+    # First, Dub's "Send test event", which holds a click that is never counted.
+    sender, body, count = deliveries[0]
+    assert (sender, count) == ("dub", 0)
+    assert [event.test for event in parser_for("dub")(body, ZoneInfo("UTC"))] == [True]
+
+
+# --- bots and scanners ---------------------------------------------------------------------------
+
+BOT_CLICKS = 4000
+
+
+@pytest.fixture
+def seeded_with_bots(db, monkeypatch) -> None:
+    """A demo big enough for its rarer machines, at a fixed ``now``: the generator is then
+    deterministic, so every reason's presence does not depend on the day the tests run."""
+    # Only the command's own clock: intake and the rollups keep the real one.
+    monkeypatch.setattr(seed_demo_command, "timezone", SimpleNamespace(now=lambda: NOW))
+    call_command("seed_demo", clicks=BOT_CLICKS, days=30, stdout=io.StringIO())
+
+
+def _sent_clicks() -> dict[tuple[str, str], ClickData]:
+    """Every stored click as its sender sent it, from the deliveries' bodies: the user agents,
+    full IPs and send times the click table does not keep."""
+    sent = {}
+    for delivery in Delivery.objects.filter(status=Delivery.Status.PROCESSED).select_related(
+        "endpoint"
+    ):
+        parse = parser_for(delivery.endpoint.sender)
+        for event in parse(bytes(delivery.body), ZoneInfo(delivery.endpoint.time_zone)):
+            if event.click:
+                sent[delivery.endpoint.sender, event.click.click_key] = event.click
+    return sent
+
+
+def _in_networks(ip: str, operators: Iterable[str]) -> bool:
+    address = int(ipaddress.ip_address(ip))
+    return any(
+        first <= address < first + size
+        for operator in operators
+        for first, size in dd.MACHINE_NETWORKS[operator][1]
+    )
+
+
+def _intended_reason(sender: str, click: ClickData) -> str:
+    """What the demo meant the click to be, from the demo's own tables, not intake's rules."""
+    if sender == "heyoo":
+        if click.is_bot:
+            return BotReason.SENDER_FLAG
+        if click.user_agent in {agent for agent, *_ in dd.CRAWLERS}:
+            return BotReason.USER_AGENT
+        if _in_networks(click.ip, dd.CLOUD_FETCHERS):
+            return BotReason.DATACENTER_IP
+    if sender == "woodpecker" and click.occurred_at - click.sent_at < READ_AFTER_MIN:
+        # A gateway's scan: people read their mail minutes to days after it is sent.
+        if click.occurred_at - click.sent_at <= timedelta(seconds=settings.BOT_SECONDS_AFTER_SEND):
+            return BotReason.TOO_FAST_AFTER_SEND
+        return BotReason.SCANNER_BURST
+    return BotReason.HUMAN
+
+
+def test_seed_demo_machines_get_every_reason_and_people_none(seeded_with_bots):
+    clicks = Click.objects.all()
+    reasons = Counter(clicks.values_list("bot_reason", flat=True))
+
+    # Every reason the demo has machines for; none for scanner referers (no sender sends one).
+    assert set(reasons) == {
+        BotReason.HUMAN,
+        BotReason.SENDER_FLAG,
+        BotReason.USER_AGENT,
+        BotReason.DATACENTER_IP,
+        BotReason.SCANNER_BURST,
+        BotReason.TOO_FAST_AFTER_SEND,
+    }
+    assert 0.03 <= clicks.filter(is_bot=True).count() / clicks.count() <= 0.15
+    # Dub drops bots itself; its app deep links (okhttp) are people.
+    assert not clicks.filter(sender="dub", is_bot=True).exists()
+    sent = _sent_clicks()
+    assert any(click.user_agent.startswith("okhttp/") for click in sent.values())
+    stored = {
+        (sender, key): reason
+        for sender, key, reason in clicks.values_list("sender", "click_key", "bot_reason")
+    }
+    assert stored.keys() == sent.keys()
+    # Each Dub, Heyoo and Woodpecker click has exactly the reason the demo meant: no person is
+    # flagged (an address in the datacenter list, a UA CrawlerDetect knows), no machine missed.
+    intended = {
+        (sender, key): _intended_reason(sender, click)
+        for (sender, key), click in sent.items()
+        if sender != "opptima"
+    }
+    wrong = {
+        key: (stored[key], reason) for key, reason in intended.items() if stored[key] != reason
+    }
+    assert wrong == {}
+    # Opptima gives no send time; scanners only reach subscribers who read at work.
+    opptima = [
+        (click.recipient.email.split("@")[1], stored[sender, key])
+        for (sender, key), click in sent.items()
+        if sender == "opptima"
+    ]
+    assert {reason for _, reason in opptima} == {BotReason.HUMAN, BotReason.SCANNER_BURST}
+    assert {reason for domain, reason in opptima if domain in dd.MAIL_DOMAINS} == {""}
+
+
+def test_seed_demo_sends_dubs_test_event_once_and_never_counts_it(seeded):
+    test = Delivery.objects.get(status=Delivery.Status.TEST)
+
+    assert test.endpoint.sender == "dub"
+    assert test.clicks_created == 0
+    assert b"yNrYm0F6r1KMnq6N" in bytes(test.body)
+    assert not Click.objects.filter(external_id="yNrYm0F6r1KMnq6N").exists()
+    assert not Link.objects.filter(key="track-test").exists()

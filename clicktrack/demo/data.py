@@ -4,6 +4,7 @@ Tables are pipe-separated text rather than Python literals so that a hundred cit
 each and can be read (and corrected) like a spreadsheet.
 """
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -230,15 +231,45 @@ for _city in CITIES:
 # Where most people browse on Android rather than iPhone.
 ANDROID_COUNTRIES = set(_words("IN BR CO MX AR PE EC VE ID NG KE PH VN EG MA BO PY HN SV NI GT TR"))
 
-# First octets of public IPv4 space by continent, so an address at least looks local.
-IPV4_FIRST_OCTETS = {
-    "NA": (23, 24, 47, 50, 63, 64, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 96, 97, 98, 99, 104),
-    "EU": (2, 5, 31, 37, 46, 62, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 93),
-    "SA": (177, 179, 181, 186, 187, 189, 190, 191, 200, 201),
-    "AS": (1, 14, 27, 36, 39, 42, 49, 58, 59, 60, 61, 101, 106, 110, 111, 112, 113, 114, 115, 116),
-    "AF": (41, 102, 105, 154, 196, 197),
-    "OC": (1, 27, 49, 101, 110, 115, 119, 120, 121, 122, 123, 124, 139, 144, 150, 180),
-}
+# Where people's IPv4 addresses come from, by continent: blocks of consumer ISPs (cable, DSL,
+# fibre; e.g. Comcast's 73.0.0.0/8, Deutsche Telekom's 84.128.0.0/10) for homes and offices,
+# and of mobile carriers (e.g. T-Mobile US's 172.32.0.0/11) for phones off Wi-Fi. Broad blocks
+# can hold a hosting provider's network: world draws again whenever the datacenter list names
+# the address, so a person is never flagged as a datacenter by accident.
+# continent | home or mobile | networks (rows of one continent and kind add up)
+_PEOPLE_NETWORKS = """
+NA|home|73.0.0.0/8 98.192.0.0/10 67.160.0.0/11 71.192.0.0/12 174.48.0.0/12 24.0.0.0/12
+NA|home|99.0.0.0/10 108.192.0.0/10 70.112.0.0/12 99.224.0.0/11 174.88.0.0/13 70.48.0.0/13
+NA|mobile|172.32.0.0/11 174.192.0.0/10 107.64.0.0/10 166.128.0.0/9
+EU|home|86.128.0.0/10 81.128.0.0/12 79.192.0.0/10 84.128.0.0/10 87.128.0.0/10 93.192.0.0/10
+EU|home|91.0.0.0/10 90.0.0.0/9 2.0.0.0/12 88.160.0.0/11 83.32.0.0/11 88.0.0.0/11 83.0.0.0/11
+EU|home|77.160.0.0/11 89.64.0.0/12 80.0.0.0/11 79.0.0.0/11
+EU|mobile|92.40.0.0/13 31.94.0.0/15 37.80.0.0/12 46.114.0.0/15 80.187.0.0/16
+SA|home|177.0.0.0/8 179.0.0.0/8 181.0.0.0/8 186.0.0.0/8 187.0.0.0/8 189.0.0.0/8 190.0.0.0/8
+SA|home|200.0.0.0/8 201.0.0.0/8
+SA|mobile|191.0.0.0/8 179.0.0.0/8
+AS|home|122.160.0.0/12 117.192.0.0/10 126.0.0.0/8 78.160.0.0/11 85.96.0.0/12 79.176.0.0/13
+AS|home|113.160.0.0/11 36.64.0.0/11 94.200.0.0/13 60.0.0.0/8 14.0.0.0/8 58.0.0.0/8 59.0.0.0/8
+AS|mobile|49.32.0.0/11 106.192.0.0/11 157.32.0.0/12 114.120.0.0/13 27.64.0.0/13
+AF|home|41.0.0.0/8 102.0.0.0/8 105.0.0.0/8 197.0.0.0/8
+AF|mobile|105.112.0.0/12 41.90.0.0/15 197.210.0.0/16
+OC|home|101.160.0.0/11 120.16.0.0/12 124.168.0.0/13 110.140.0.0/14 125.236.0.0/14 58.160.0.0/12
+OC|mobile|1.128.0.0/11 49.176.0.0/12
+"""
+
+
+def _networks(cidrs: str) -> list[tuple[int, int]]:
+    """IPv4 networks as (first address, size): drawing from one is then an integer draw."""
+    return [
+        (int(net.network_address), net.num_addresses)
+        for net in map(ipaddress.IPv4Network, cidrs.split())
+    ]
+
+
+PEOPLE_NETWORKS: dict[str, dict[str, list[tuple[int, int]]]] = {}
+for _continent, _kind, _cidrs in _rows(_PEOPLE_NETWORKS):
+    PEOPLE_NETWORKS.setdefault(_continent, {}).setdefault(_kind, []).extend(_networks(_cidrs))
+# Home ISPs' and mobile carriers' IPv6 prefixes (none is in the datacenter list).
 IPV6_PREFIXES = {
     "NA": ("2600:1700", "2601:18c", "2603:8000", "2607:fb90"),
     "EU": ("2a00:23c5", "2a01:cb00", "2a02:810d", "2a02:a03f"),
@@ -285,19 +316,70 @@ USER_AGENTS = [
     for device, os, browser, weight, agent in _rows(_USER_AGENTS)
 ]
 
-# user agent | data-centre address prefix | country. Dub flags these clicks with bot: true.
-BOTS = _rows("""
-Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)|66.249|US
-Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)|40.77|US
-LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)|108.174|US
-Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)|54.209|US
-facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)|69.171|IE
-Twitterbot/1.0|199.16|US
-Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)|54.36|SG
-python-requests/2.32.3|18.196|DE
-curl/8.7.1|3.120|DE
-Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/126.0.0.0 Safari/537.36|35.203|US
+# Where machines fetch links from. LinkedIn, Meta and X run their crawlers on their own networks,
+# which the datacenter list does not name (it lists hosting providers, not these companies); the
+# others are search engines' crawler ranges and cloud and hosting networks, all in the list.
+# operator | country | networks
+_MACHINE_NETWORKS = """
+google|US|66.249.64.0/19
+microsoft|US|40.77.167.0/24 157.55.39.0/24 207.46.13.0/24
+linkedin|US|108.174.0.0/20
+meta|US|69.171.224.0/19 173.252.64.0/18
+x|US|199.16.156.0/22 199.59.148.0/22
+ahrefs|FR|54.36.148.0/23
+aws|US|3.80.0.0/12 54.209.0.0/16
+aws-frankfurt|DE|3.120.0.0/14 18.196.0.0/15
+gcp|US|35.203.0.0/16 35.184.0.0/13
+azure|US|13.64.0.0/11 52.160.0.0/11
+ovh|FR|51.68.0.0/16 188.165.0.0/16
+hetzner|DE|5.9.0.0/16 88.198.0.0/16
+digitalocean|US|159.203.0.0/16 104.131.0.0/16 142.93.0.0/16
+"""
+MACHINE_NETWORKS = {
+    operator: (country, _networks(cidrs)) for operator, country, cidrs in _rows(_MACHINE_NETWORKS)
+}
+
+# Link unfurlers and crawlers: they fetch a link as soon as someone posts or shares it (Slack,
+# LinkedIn, Facebook, X) or crawl it later (search engines, SEO tools, scripts). Dub drops them
+# before sending; Heyoo sends their clicks like anyone's, except the search engines' crawlers,
+# which it flags itself in the demo (bot: true). Weights: LinkedIn unfurls most, as most Heyoo
+# posts are LinkedIn posts.
+# user agent | operator | weight | flagged by Heyoo
+CRAWLERS = [
+    (agent, operator, float(weight), flagged == "yes")
+    for agent, operator, weight, flagged in _rows("""
+LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)|linkedin|6|-
+Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)|aws|3|-
+facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)|meta|2|-
+Twitterbot/1.0|x|1.5|-
+Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)|google|1.5|yes
+Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)|microsoft|1|yes
+Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)|ahrefs|0.7|-
+python-requests/2.32.3|aws-frankfurt|0.5|-
+curl/8.7.1|aws-frankfurt|0.3|-
+Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/126.0.0.0 Safari/537.36|gcp|0.5|-
 """)
+]
+# Machines posing as a desktop browser (link checkers, preview services, scrapers): only their
+# cloud address gives them away. Operator weights.
+CLOUD_FETCHERS = {"aws": 3, "azure": 2, "gcp": 2, "digitalocean": 1.5, "hetzner": 1, "ovh": 1}
+
+# An app opening a Dub deep link fetches it with its HTTP library's user agent; Dub counts these
+# clicks (ua-parser-js finds no device, browser or OS in it: "Desktop", "Unknown", "Unknown").
+APP_AGENTS = ("okhttp/4.12.0",)
+
+# E-mail security gateways (Microsoft Defender Safe Links, Proofpoint, Mimecast) follow every
+# link of a message on delivery. Woodpecker prospects at these companies are behind one.
+GATEWAY_COMPANIES = frozenset(("Initech", "Globex", "Massive Dynamic"))  # 3 of 25: 12%
+# Where gateways' sandboxes run: Opptima reports a scanner's click at its datacenter's place.
+GATEWAY_PLACES = (("US", "Chicago"), ("US", "San Francisco"), ("BR", "São Paulo"),
+                  ("IE", "Dublin"), ("NL", "Amsterdam"))  # fmt: skip
+# Links every e-mail carries besides the campaign's own (a signature, a footer), which a
+# scanner follows too.
+EMAIL_FOOTER_LINKS = {
+    "woodpecker": ("https://lumora.io/",),
+    "opptima": ("https://www.lumora.co/", "https://www.instagram.com/lumora.co"),
+}
 
 # host | full referer URL | weight for Dub | weight for Heyoo. Heyoo clicks come from employees'
 # posts, so mostly LinkedIn; Dub links travel everywhere.
@@ -468,3 +550,34 @@ WOODPECKER_PROSPECT = dict.fromkeys(_words(
     "campaign_emails": ["sales@lumora.io"], "step_type": "EMAIL",
 }  # fmt: skip
 OPPTIMA_ACCOUNT = "7731"
+
+# Dub's "Send test event" posts this sample as it is (dubinc/dub,
+# apps/web/lib/webhook/sample-events/link-clicked.json; tests/payloads/dub/link_clicked.json):
+# always this click, dated February 2025, on Dub's own link dub.sh/track-test. Intake keeps it as
+# a test delivery and never counts it.
+DUB_TEST_SAMPLE = {
+    "click": {
+        "id": "yNrYm0F6r1KMnq6N", "timestamp": "2025-02-03T09:35:57.926Z",
+        "url": "https://github.com/dubinc/dub", "country": "US", "city": "San Jose",
+        "region": "CA", "continent": "NA", "device": "Desktop", "browser": "Unknown",
+        "os": "Unknown", "ua": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36"
+        " (KHTML, like Gecko) Chrome/127.0.0.0 Safari/537.36", "referer": "(direct)",
+        "refererUrl": "(direct)", "qr": False, "ip": "52.234.41.119",
+    },
+    "link": DUB_LINK | {
+        "id": "cm0lcuvtz000xcutmqw4a7wi3", "domain": "dub.sh", "key": "track-test",
+        "url": "https://github.com/dubinc/dub", "partnerId": "pn_cm0lcuvtz000xcutmqw4a7wi3",
+        "programId": "prog_CYCu7IMAapjkRpTnr8F1azjN",
+        "title": "GitHub - dubinc/dub: Open-source link management infrastructure. Loved by modern"
+        " marketing teams like Vercel, Raycast...",
+        "description": "Open-source link management infrastructure. Loved by modern marketing teams"
+        " like Vercel, Raycast, and Perplexity. - dubinc/dub",
+        "image": "https://repository-images.githubusercontent.com/529708137/"
+        "419e9be4-a9d1-4c85-9f83-47a78ad92583",
+        "webhookIds": [], "shortLink": "https://dub.sh/track-test",
+        "qrCode": "https://api.dub.co/qr?url=https://dub.sh/track-test?qr=1", "clicks": 882,
+        "lastClicked": "2025-01-14T04:49:10.000Z", "leads": 3631, "sales": 2811,
+        "saleAmount": 290300, "createdAt": "2024-09-02T18:49:56.136Z",
+        "updatedAt": "2025-01-13T22:46:22.152Z",
+    },
+}  # fmt: skip

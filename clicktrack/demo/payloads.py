@@ -63,11 +63,14 @@ class SenderPayloads:
     def _dub(self, event: "DemoEvent") -> bytes:
         rng, link, who = self.rng, event.campaign, event.who
         if event.kind == "link.clicked":
-            referer = ("(direct)",) * 2 if event.qr or who.bot else self._referer(2)
+            # An app opening a deep link sends no referer.
+            direct = event.qr or who.ua in dd.APP_AGENTS
+            referer = ("(direct)",) * 2 if direct else self._referer(2)
+            # Dub drops bots before sending (its own user-agent list), so bot is always false.
             event.payload = {
                 "id": random_id(rng, 16), "timestamp": js_time(event.at), "url": link.state["url"],
                 **self._place(who), "device": who.device, "browser": who.browser, "os": who.os,
-                "ua": who.ua, "bot": who.bot, "qr": event.qr, "referer": referer[0],
+                "ua": who.ua, "bot": False, "qr": event.qr, "referer": referer[0],
                 "refererUrl": referer[1], "ip": who.ip,
             }  # fmt: skip
             link.state["clicks"] += 1
@@ -89,6 +92,12 @@ class SenderPayloads:
         return js_json({"id": f"evt_{random_id(rng, 25)}", "event": event.kind,
                         "createdAt": js_time(created), "data": data})  # fmt: skip
 
+    def dub_test_event(self) -> bytes:
+        """Dub's "Send test event": its sample click as it is, in an envelope of the moment the
+        endpoint was set up (the demo's start)."""
+        return js_json({"id": f"evt_{random_id(self.rng, 25)}", "event": "link.clicked",
+                        "createdAt": js_time(self.start), "data": dd.DUB_TEST_SAMPLE})  # fmt: skip
+
     def _dub_link(self, link: "DemoCampaign", at: datetime) -> dict:
         domain, key, _, source, medium, campaign = link.row[:6]
         return {
@@ -104,14 +113,19 @@ class SenderPayloads:
         sharer = rng.choices(self.sharers, cum_weights=self.sharer_cum)[0]
         data: dict = {}
         if event.kind == "campaign.clicked":
-            referer = ("(direct)",) * 2 if event.qr else self._referer(3)
+            # Unfurlers and crawlers fetch the link itself, with no referer.
+            direct = event.qr or who.machine
+            referer = ("(direct)",) * 2 if direct else self._referer(3)
             campaign.state["clicks"] += 1
+            # The documented fields, then the user agent and Heyoo's own bot verdict, which the
+            # intake's rules read as they read Dub's (analytics/bots.py).
             data["click"] = {
                 "id": f"clk_{random_id(rng, 24)}", "timestamp": js_time(event.at),
                 "url": f"https://lumora.io{campaign.row[2]}?ref={sharer['ref']}",
                 **self._place(who),
                 "device": who.device.lower(), "browser": who.browser, "os": who.os,
                 "referer": referer[0], "refererUrl": referer[1], "qr": event.qr, "ip": who.ip,
+                "ua": who.ua, "bot": who.flagged,
             }  # fmt: skip
         elif event.kind == "campaign.shared":
             campaign.state["shares"] += 1
@@ -153,15 +167,17 @@ class SenderPayloads:
 
     def woodpecker_click(self, event: "DemoEvent") -> dict:
         step = self._step(event)
+        url = event.url or self._link(event.campaign.row[3], "https://lumora.io")
         return {"method": "link_clicked", "prospect": self._prospect(event, "ACTIVE"),
-                "click_url": self._link(event.campaign.row[3], "https://lumora.io"), "step": step,
+                "click_url": url, "step": step,
                 "email_no": f"#{step}", "timestamp": woodpecker_time(event.at),
                 "firm_id": dd.WOODPECKER_FIRM}  # fmt: skip
 
     def _step(self, event: "DemoEvent") -> int:
-        """The sequence step whose e-mail was clicked: the later in the run, the later the step."""
+        """The sequence step whose e-mail was clicked: the later in the run it was sent, the
+        later the step."""
         campaign = event.campaign
-        run = (event.at - self.start) / (self.now - self.start) - campaign.start
+        run = ((event.sent or event.at) - self.start) / (self.now - self.start) - campaign.start
         return max(1, min(4, 1 + int(4 * run / max(campaign.end - campaign.start, 0.01))))
 
     def _prospect(self, event: "DemoEvent", status: str) -> dict:
@@ -176,7 +192,8 @@ class SenderPayloads:
             "linkedin_url": f"https://linkedin.com/in/{ascii_name(who.first)}-{ascii_name(who.last)}",
             "city": who.city.name, "country": country, "state": who.city.region_name,
             "snippet1": opener, "snippet_labels": {"Opening line": opener},
-            "last_contacted": woodpecker_time(event.at - timedelta(hours=rng.uniform(1, 30))),
+            # When the e-mail clicked in went out: seconds before a gateway's scan of it.
+            "last_contacted": woodpecker_time(event.sent or event.at),
             "status": status, "emails_sent": step, "imported": f"{ascii_name(campaign.row[1])}.csv",
             "interested": "INTERESTED" if status == "REPLIED" and rng.random() < 0.4 else "",
             "campaign_id": int(campaign.row[0]), "campaign_name": campaign.row[1],
@@ -197,7 +214,7 @@ class SenderPayloads:
             "campaignName": campaign.row[1], "subject": campaign.row[2], "contactId": str(who.id),
         }  # fmt: skip
         if event.kind == "click":
-            body["destination"] = self._link(campaign.row[3], "https://www.lumora.co")
+            body["destination"] = event.url or self._link(campaign.row[3], "https://www.lumora.co")
         return json.dumps(body, ensure_ascii=False).encode()  # Opptima: UTF-8, default spacing
 
     # --- small helpers --------------------------------------------------------------------------
