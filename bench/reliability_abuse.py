@@ -306,7 +306,10 @@ async def drive(gunicorn: Gunicorn, endpoints: dict, args: argparse.Namespace) -
         return result
 
     dub_path, dub_secret = endpoints["dub"]
-    dub_body = next(d for s, d, _ in demo_deliveries(50, 30, datetime.now(UTC), 1) if s == "dub")
+    # A real click (the demo opens with Dub's test event, which counts none).
+    dub_body = next(
+        d for s, d, n in demo_deliveries(50, 30, datetime.now(UTC), 1) if s == "dub" and n
+    )
     await phase("baseline", seconds=phase_s)
     # With no rate limit (the default) the signed flood is accepted as fast as it comes; the
     # worker processes it meanwhile. Unsigned requests are refused (401) before anything else.

@@ -44,7 +44,9 @@ def click_identities(sender: str, data: bytes) -> frozenset[tuple[str, str]]:
     """Dub and Heyoo: the click id in the body. Woodpecker and Opptima send none: the key the
     parser derives from the fields that identify the click (so a redelivery maps to it too)."""
     zone = ZoneInfo(SENDERS[sender].default_time_zone)
-    parsed = {(sender, e.click.click_key) for e in parser_for(sender)(data, zone) if e.click}
+    events = parser_for(sender)(data, zone)
+    # A sender's test event is stored as a test delivery and never becomes a click.
+    parsed = {(sender, e.click.click_key) for e in events if e.click and not e.test}
     if sender not in CLICK_EVENTS:
         return frozenset(parsed)
     payload = json.loads(data)

@@ -22,7 +22,8 @@ from tests.conftest import (
 pytestmark = pytest.mark.django_db
 
 EXPORT_HEADER = (
-    "id,occurred_at,sender,external_id,campaign,campaign_external_id,url,country,region,city,"
+    "id,occurred_at,sender,external_id,canonical_campaign_id,canonical_campaign,campaign,"
+    "campaign_external_id,url,country,region,city,"
     "continent,latitude,longitude,device,browser,os,referer,referer_url,is_qr,is_bot,is_unique,"
     "recipient_email,sharer_email,utm_source,utm_medium,utm_campaign"
 )
@@ -316,6 +317,8 @@ def test_export_row_carries_the_normalized_click(four_clicks):
         "occurred_at": "2020-10-02T20:07:31.000000Z",  # 15:07:31 in Bogotá
         "sender": "opptima",
         "external_id": "",
+        "canonical_campaign_id": str(four_clicks["opptima"].campaign.canonical_id),
+        "canonical_campaign": "Test campaign name",  # its own, named after it
         "campaign": "Test campaign name",
         "campaign_external_id": "12345",
         "url": "https://www.testdomain.com/",

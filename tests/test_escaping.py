@@ -85,7 +85,7 @@ def test_dashboard_json_script_blocks_escape_filter_values_and_labels(marketer_c
     campaign = hostile["campaign"]
     response = marketer_client.get(
         "/dashboard/",
-        {"city": XSS_CITY, "referer": QUOTED_REFERER, "campaign": str(campaign.pk)},
+        {"city": XSS_CITY, "referer": QUOTED_REFERER, "campaign": str(campaign.canonical_id)},
     )
 
     assert response.status_code == 200
@@ -99,7 +99,7 @@ def test_dashboard_json_script_blocks_escape_filter_values_and_labels(marketer_c
     assert state["filters"]["city"]["is"] == [XSS_CITY]
     assert state["filters"]["referer"]["is"] == [QUOTED_REFERER]
     # Campaign labels name the sender too: "<name> (Heyoo)".
-    assert state["labels"]["campaign"][str(campaign.pk)].startswith(XSS_CAMPAIGN)
+    assert state["labels"]["campaign"][str(campaign.canonical_id)].startswith(XSS_CAMPAIGN)
 
 
 @pytest.mark.parametrize(

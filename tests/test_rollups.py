@@ -5,6 +5,7 @@ random filters, ranges and time zones, every stats answer read through the rollu
 answer computed from the clicks alone.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,10 +16,19 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from analytics import rollup_reads, rollups, stats
+from analytics import campaigns, rollup_reads, rollups, stats
 from analytics.bot_reasons import BotReason
 from analytics.filters import DIMENSIONS, ClickFilter
-from analytics.models import Campaign, Click, Device, PendingRollup, Rollup, Sender
+from analytics.models import (
+    Campaign,
+    CampaignRule,
+    CanonicalCampaign,
+    Click,
+    Device,
+    PendingRollup,
+    Rollup,
+    Sender,
+)
 from tests.conftest import js_json, payload, post_webhook
 
 NOW = datetime(2026, 3, 20, 12, 7, 30, tzinfo=UTC)
@@ -211,7 +221,28 @@ def queries(draw: st.DrawFn) -> str:
         ]
         for value in draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True)):
             params.append((name, value))
+    # One level below: sender campaigns by their own ids (placeholders s0, s1, s2).
+    for value in draw(st.lists(st.sampled_from(["s0", "s1", "s2"]), max_size=2, unique=True)):
+        params.append(("sender_campaign", value))
     return "&".join(f"{k}={v}" for k, v in params)
+
+
+def _three_sender_campaigns() -> list[Campaign]:
+    """c0 and c1 unified by a rule under one canonical campaign, c2 on its own."""
+    found = [
+        Campaign.objects.get_or_create(
+            sender=Sender.DUB, external_id=f"c{i}", defaults={"name": f"c{i}"}
+        )[0]
+        for i in range(3)
+    ]
+    launch, made = CanonicalCampaign.objects.get_or_create(name="Launch")
+    if made:
+        rule = CampaignRule(canonical=launch, field="name", match="regex", pattern="^c[01]$")
+        campaigns.save(rule)
+        for campaign in found:
+            campaign.refresh_from_db()
+    assert found[0].canonical_id == found[1].canonical_id == launch.pk != found[2].canonical_id
+    return found
 
 
 @hypothesis_settings(
@@ -228,21 +259,24 @@ def queries(draw: st.DrawFn) -> str:
 def test_rollup_answers_equal_raw_answers(make_click, settings, rows, query, rolled_up, dimension):
     Click.objects.all().delete()  # the examples share one test transaction
     Rollup.objects.all().delete()
-    campaigns = [Campaign.objects.get_or_create(sender=Sender.DUB, external_id=f"c{i}")[0]
-                 for i in range(3)]  # fmt: skip
+    sender_campaigns = _three_sender_campaigns()
     split = int(len(rows) * rolled_up)
     for index, row in enumerate(rows):
         campaign = row.pop("campaign")
         if index == split:
             rollups.update()
-        make_click(campaign=None if campaign is None else campaigns[campaign], **row)
+        make_click(campaign=None if campaign is None else sender_campaigns[campaign], **row)
     if split == len(rows):
         rollups.update()
-    query = query.replace("campaign=0", f"campaign={campaigns[0].pk}").replace(
-        "campaign=1", f"campaign={campaigns[1].pk}"
+    # Campaign filter values are canonical ids: 0 is c0 and c1 together, 1 is c2 on its own.
+    canonical = {"0": sender_campaigns[0].canonical_id, "1": sender_campaigns[2].canonical_id}
+    query = re.sub(
+        r"&campaign(!?)=([01])(?=&|$)", lambda m: f"&campaign{m[1]}={canonical[m[2]]}", query
     )
-    query = query.replace("campaign!=0", f"campaign!={campaigns[0].pk}").replace(
-        "campaign!=1", f"campaign!={campaigns[1].pk}"
+    query = re.sub(
+        r"sender_campaign=s(\d)",
+        lambda m: f"sender_campaign={sender_campaigns[int(m[1])].pk}",
+        query,
     )
     f = _filter(query)
 
