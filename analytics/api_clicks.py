@@ -28,8 +28,10 @@ from analytics.exports import CLICK_COLUMNS, TIMESTAMP_FORMAT
 from analytics.models import Click, Sender
 
 # Columns read from related rows, which come in the same query through select_related.
-_RELATED = ("campaign", "recipient", "sharer")
+_RELATED = ("campaign__canonical", "recipient", "sharer")
 _FROM_RELATED = {
+    "canonical_campaign_id": "campaign__canonical_id",
+    "canonical_campaign": "campaign__canonical__name",
     "campaign": "campaign__name",
     "campaign_external_id": "campaign__external_id",
     "recipient_email": "recipient__email",
@@ -54,7 +56,21 @@ class ClickSerializer(serializers.ModelSerializer):
     occurred_at = serializers.DateTimeField(
         format=TIMESTAMP_FORMAT, default_timezone=UTC, read_only=True
     )
-    campaign = serializers.CharField(source="campaign.name", allow_null=True, read_only=True)
+    canonical_campaign_id = serializers.IntegerField(
+        source="campaign.canonical_id",
+        allow_null=True,
+        read_only=True,
+        help_text="The campaign as the dashboard counts it: the value the campaign filter takes.",
+    )
+    canonical_campaign = serializers.CharField(
+        source="campaign.canonical.name", allow_null=True, read_only=True
+    )
+    campaign = serializers.CharField(
+        source="campaign.name",
+        allow_null=True,
+        read_only=True,
+        help_text="The sender's campaign (a Dub utm_campaign, a Woodpecker campaign…).",
+    )
     campaign_external_id = serializers.CharField(
         source="campaign.external_id", allow_null=True, read_only=True
     )
@@ -171,9 +187,9 @@ class ClickListView(_StatsView, ListAPIView):
         return super().get(request)
 
 
-class CampaignSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField(help_text="The campaign's name, else its id at the sender.")
+class SenderCampaignSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The value the sender_campaign filter takes.")
+    name = serializers.CharField(help_text="The campaign's name at the sender, else its id there.")
     external_id = serializers.CharField(help_text="The campaign's id at the sender.")
     sender = serializers.ChoiceField(choices=Sender.choices)
     sender_label = serializers.CharField()
@@ -183,9 +199,38 @@ class CampaignSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Its most recent click in the period that matches every filter; null if none.",
     )
+
+
+class CampaignSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The value the campaign filter takes.")
+    name = serializers.CharField(
+        help_text="The name marketers gave it; for a sender campaign on its own, that campaign's "
+        "name (else its utm_campaign, else its id at the sender)."
+    )
+    automatic = serializers.BooleanField(
+        help_text="True for a sender campaign no rule unifies with others, listed on its own."
+    )
+    senders = serializers.ListField(
+        child=serializers.ChoiceField(choices=Sender.choices),
+        help_text="The senders of its sender campaigns listed below.",
+    )
+    clicks = serializers.IntegerField(help_text="Its clicks in the period that match every filter.")
+    unique = serializers.IntegerField(
+        help_text="The unique clicks among them: the sum of its sender campaigns' (a visitor is "
+        "known per sender campaign)."
+    )
+    last_click = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Its most recent click in the period that matches every filter; null if none.",
+    )
     sparkline = serializers.ListField(
         child=serializers.IntegerField(),
         help_text="Those clicks per bucket of the period, as /api/stats/timeseries/ buckets them.",
+    )
+    sender_campaigns = SenderCampaignSerializer(
+        many=True,
+        help_text="The campaigns in the senders' own tools it unifies (those the sender and "
+        "sender_campaign filters allow), busiest first, with their own counts.",
     )
 
 
@@ -198,6 +243,11 @@ class CampaignPagination(PageNumberPagination):
 
 class CampaignListView(_StatsView, ListAPIView):
     """Campaigns with their clicks in the period, busiest first (the campaigns page's numbers).
+
+    A campaign is canonical: the sender campaigns a marketer's rules unify (a Dub utm_campaign, a
+    Woodpecker campaign, an Opptima newsletter…), or a sender campaign no rule claims, on its
+    own. Its sender campaigns are nested with their own counts; the campaign filter takes the
+    campaign's id, sender_campaign a sender campaign's.
 
     Every filter applies to the counts, the last click and the sparkline. Every campaign the
     sender and campaign filters allow is listed, with zero when none of its clicks match; equal

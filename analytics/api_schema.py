@@ -10,11 +10,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from analytics.bot_reasons import BotReason
-from analytics.filters import BOTS, DEFAULT_RANGE, DIMENSIONS, PRESETS
+from analytics.filters import BOTS, DEFAULT_RANGE, DIMENSIONS, PRESETS, SENDER_CAMPAIGN
 from analytics.models import Device, Sender
 
 _DIMENSION_HELP = {
-    "campaign": "campaign id (a number, see /api/campaigns/)",
+    "campaign": "campaign id (a number, see /api/campaigns/): a marketer's unified campaign or "
+    "a sender campaign on its own",
     "country": "ISO 3166-1 alpha-2 code such as US",
     "device": "device type",
     "referer": "referring domain, or (direct)",
@@ -106,6 +107,16 @@ FILTER_PARAMETERS = [
         "counts them. The summary's bots figure counts them either way.",
     ),
     *_dimension_parameters(),
+    OpenApiParameter(
+        SENDER_CAMPAIGN,
+        int,
+        many=True,
+        explode=True,
+        style="form",
+        description="Sender campaign is this id (the campaign as one sender names it, listed "
+        "under sender_campaigns in /api/campaigns/); repeat the parameter for several values "
+        "(any of them matches). Filters on different dimensions all apply.",
+    ),
 ]
 
 LIMIT_PARAMETER = OpenApiParameter(

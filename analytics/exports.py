@@ -34,6 +34,9 @@ _COLUMN_SOURCES = [
     ("occurred_at", "occurred_at"),
     ("sender", "sender"),
     ("external_id", "external_id"),
+    # The campaign as the dashboard counts it (the `campaign` filter's id), then the sender's.
+    ("canonical_campaign_id", "campaign__canonical_id"),
+    ("canonical_campaign", "campaign__canonical__name"),
     ("campaign", "campaign__name"),
     ("campaign_external_id", "campaign__external_id"),
     ("url", "url"),
@@ -145,7 +148,7 @@ REPORTS = ["summary", "timeseries", *DIMENSIONS]
 
 _BOOLEAN_COLUMNS = frozenset({"is_qr", "is_bot", "is_unique"})
 _TIMESTAMP_COLUMNS = frozenset({"occurred_at"})
-_INTEGER_COLUMNS = frozenset({"id"})
+_INTEGER_COLUMNS = frozenset({"id", "canonical_campaign_id"})
 _FLOAT_COLUMNS = frozenset({"latitude", "longitude"})
 # The SQL twins of _FORMULA_START and _NUMBER. A cell is tested on the code of its first character
 # (ascii() is 0 for ''): a regex per cell made up most of a big export's time, so the number regex
@@ -165,7 +168,8 @@ def _copy_cell_sql(column: str, ref: str) -> str:
         # Faster than any splicing of the default output measured, which drops trailing zeros.
         return f"""to_char({ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
     if column in _INTEGER_COLUMNS:
-        # Never empty, and a leading minus makes a number: COPY's own output is the cell.
+        # A leading minus makes a number: COPY's own output is the cell, and NULL (a click
+        # without a campaign) an empty one, as format_cell writes None.
         return ref
     if column in _FLOAT_COLUMNS:
         # Of float8's texts only -Infinity starts like a formula without being a number.

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower, Now
 from django.urls import reverse
 from django.utils import timezone
@@ -273,6 +273,18 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.external_id
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Every campaign belongs to a canonical campaign. Intake places its campaigns in bulk
+        # (campaigns.assign_new); this covers one saved through the ORM (a test, the shell).
+        if self.canonical_id is None:
+            from analytics import campaigns  # it imports this module
+
+            with transaction.atomic():
+                self.canonical = campaigns.canonical_for(self)
+                super().save(*args, **kwargs)
+            return
+        super().save(*args, **kwargs)
 
 
 class Link(models.Model):

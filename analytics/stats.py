@@ -7,12 +7,12 @@ All functions take a ``ClickFilter`` and return plain data, so the storage behin
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Min, OuterRef, Q, Subquery
 
 from analytics import rollup_reads
 from analytics.bot_reasons import BotReason
-from analytics.filters import DIMENSIONS, ClickFilter
-from analytics.models import Campaign, Device, Sender
+from analytics.filters import DIMENSIONS, SENDER_CAMPAIGN, ClickFilter
+from analytics.models import Campaign, CanonicalCampaign, Device, Sender
 from analytics.senders.normalize import country_name
 
 
@@ -90,36 +90,72 @@ def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[st
 
 
 def campaigns(f: ClickFilter) -> list[dict[str, object]]:
-    """Every campaign the filter can reach, with its clicks, last click and per-bucket sparkline.
+    """Every canonical campaign the filter can reach, with its clicks, last click and per-bucket
+    sparkline, and its sender campaigns (those the filter reaches) with their own clicks and
+    last click.
 
     Counts follow every filter (country, device, bots…); campaigns without a matching click are
-    listed with zero, most clicked first.
+    listed with zero, most clicked first. A canonical campaign's counts are the sum of its
+    sender campaigns', unique clicks included (a visitor is known per sender campaign).
     """
-    counted = rollup_reads.counts(f, [f.start, f.end], group="campaign")
-    counts = {row.value: (row.clicks, row.uniques) for row in counted}
-    rows = list(
-        Campaign.objects.filter(_campaign_scope(f)).values("id", "name", "external_id", "sender")
-    )
-    last_clicks = _last_clicks(f, [campaign for campaign in counts if campaign is not None])
+    edges = [f.start, f.end]
+    canonical = {row.value: row for row in rollup_reads.counts(f, edges, group="campaign")}
+    by_sender = {row.value: row for row in rollup_reads.counts(f, edges, group=SENDER_CAMPAIGN)}
+    members = Campaign.objects.filter(_campaign_scope(f)).order_by("id").values(
+        "id", "name", "external_id", "sender", "canonical_id", "canonical__name",
+        "canonical__is_automatic",
+    )  # fmt: skip
+    last_clicks = _last_clicks(f, [pk for pk in by_sender if pk is not None])
     sparklines = _sparklines(f)
-    for row in rows:
-        row["clicks"], row["unique"] = counts.get(row["id"], (0, 0))
-        row["last_click"] = last_clicks.get(row["id"])
-        row["sender_label"] = Sender(row["sender"]).label
-        row["name"] = row["name"] or row["external_id"]
-        row["sparkline"] = sparklines.get(row["id"]) or [0] * len(sparklines[None])
-    rows.sort(key=lambda row: (-row["clicks"], row["name"].lower(), row["id"]))
-    return rows
+    zero = rollup_reads.CountRow()
+    rows: dict[int, dict[str, object]] = {}
+    for member in members:
+        pk = member["canonical_id"]
+        if pk not in rows:
+            total = canonical.get(pk, zero)
+            rows[pk] = {
+                "id": pk,
+                "name": member["canonical__name"],
+                "automatic": member["canonical__is_automatic"],
+                "clicks": total.clicks,
+                "unique": total.uniques,
+                "last_click": None,
+                "sparkline": sparklines.get(pk) or [0] * len(sparklines[None]),
+                "sender_campaigns": [],
+            }
+        counted, last = by_sender.get(member["id"], zero), last_clicks.get(member["id"])
+        rows[pk]["sender_campaigns"].append(
+            {
+                "id": member["id"],
+                "name": member["name"] or member["external_id"],
+                "external_id": member["external_id"],
+                "sender": member["sender"],
+                "sender_label": Sender(member["sender"]).label,
+                "clicks": counted.clicks,
+                "unique": counted.uniques,
+                "last_click": last,
+            }
+        )
+    for row in rows.values():
+        senders = row["sender_campaigns"]
+        senders.sort(key=lambda s: (-s["clicks"], s["name"].lower(), s["id"]))
+        row["last_click"] = max((s["last_click"] for s in senders if s["last_click"]), default=None)
+        row["senders"] = sorted({s["sender"] for s in senders})
+        row["sender_labels"] = ", ".join(Sender(sender).label for sender in row["senders"])
+    return sorted(rows.values(), key=lambda row: (-row["clicks"], row["name"].lower(), row["id"]))
 
 
 def _campaign_scope(f: ClickFilter) -> Q:
-    q = Q()
-    for key, field in (("sender", "sender"), ("campaign", "id")):
+    """The sender campaigns the sender, campaign (canonical) and sender_campaign filters allow."""
+    q = Q(canonical__isnull=False)
+    for key, field in (("sender", "sender"), ("campaign", "canonical_id")):
         include = [v for v in f.include.get(key, ()) if v]
         if include:
             q &= Q(**{f"{field}__in": include})
         if f.exclude.get(key):
             q &= ~Q(**{f"{field}__in": [v for v in f.exclude[key] if v]})
+    if f.sender_campaigns:
+        q &= Q(id__in=[int(v) for v in f.sender_campaigns])
     return q
 
 
@@ -139,7 +175,8 @@ def _last_clicks(f: ClickFilter, campaign_ids: list[int]) -> dict[int, datetime]
 
 
 def _sparklines(f: ClickFilter) -> dict[int | None, list[int]]:
-    """Clicks per bucket for each campaign; the None key holds the empty line's length."""
+    """Clicks per bucket for each canonical campaign; the None key holds the empty line's
+    length."""
     starts, counted = _per_bucket(f, f.bucket, group="campaign")
     index = {start: position for position, start in enumerate(starts)}
     lines: dict[int | None, list[int]] = {None: [0] * len(starts)}
@@ -207,11 +244,15 @@ def bucket_starts(start: datetime, end: datetime, tz: ZoneInfo, bucket: str) -> 
 
 def _labels(dimension: str, values: list[object]) -> dict[object, str]:
     if dimension == "campaign":
+        # Canonical campaigns; an automatic one (one sender campaign) names its sender too.
+        found = (
+            CanonicalCampaign.objects.filter(id__in=[v for v in values if v])
+            .annotate(sender=Min("campaigns__sender"))
+            .values_list("id", "name", "is_automatic", "sender")
+        )
         names = {
-            row["id"]: f"{row['name'] or row['external_id']} ({Sender(row['sender']).label})"
-            for row in Campaign.objects.filter(id__in=[v for v in values if v]).values(
-                "id", "name", "external_id", "sender"
-            )
+            pk: f"{name} ({Sender(sender).label})" if automatic and sender else name
+            for pk, name, automatic, sender in found
         }
         return {
             value: names.get(value, f"Campaign {value}" if value else "No campaign")

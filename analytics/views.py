@@ -8,10 +8,11 @@ from django.urls import reverse
 
 from analytics import stats
 from analytics.filters import DIMENSIONS, PRESETS, ClickFilter, FilterError
+from analytics.models import Sender
 from analytics.permissions import analytics_page
 
 
-def _click_filter(request: HttpRequest) -> tuple[ClickFilter, int]:
+def click_filter(request: HttpRequest) -> tuple[ClickFilter, int]:
     """The request's filter, or the default one with an error message (and a 400 status)."""
     try:
         return ClickFilter.from_query(request.GET), 200
@@ -22,7 +23,7 @@ def _click_filter(request: HttpRequest) -> tuple[ClickFilter, int]:
 
 @analytics_page
 def dashboard(request: HttpRequest) -> HttpResponse:
-    f, status = _click_filter(request)
+    f, status = click_filter(request)
     state = f.state() | {"labels": stats.filter_labels(f)}
     config = {
         "api": {
@@ -48,7 +49,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def breakdown_page(request: HttpRequest, dimension: str) -> HttpResponse:
     if dimension not in DIMENSIONS:
         raise Http404(f"Unknown dimension {dimension!r}.")
-    f, status = _click_filter(request)
+    f, status = click_filter(request)
     data = stats.breakdown(f, dimension, limit=1000)
     dashboard_url = reverse("dashboard")
     for row in data["rows"]:
@@ -66,11 +67,12 @@ def breakdown_page(request: HttpRequest, dimension: str) -> HttpResponse:
 
 @analytics_page
 def campaigns(request: HttpRequest) -> HttpResponse:
-    f, status = _click_filter(request)
+    f, status = click_filter(request)
     rows = stats.campaigns(f)
     dashboard_url = reverse("dashboard")
     for row in rows:
         row["dashboard_url"] = f"{dashboard_url}?{f.with_value('campaign', str(row['id']))}"
+        row["sender_badges"] = [Sender(sender).label for sender in row["senders"]]
     context = {
         "campaigns": rows,
         "sparklines": {row["id"]: row["sparkline"] for row in rows},

@@ -276,4 +276,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Click.sender, a campaign's senders and its sender campaigns' sender: one enum, one name.
+    "ENUM_NAME_OVERRIDES": {"SenderEnum": "analytics.models.Sender"},
 }

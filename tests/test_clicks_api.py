@@ -101,6 +101,10 @@ def test_clicks_have_the_export_columns(marketer_client, make_click):
     assert list(row) == CLICK_COLUMNS
     assert row["occurred_at"] == "2026-10-15T12:00:00.000005Z"
     assert (row["campaign"], row["campaign_external_id"]) == ("Launch", "cmp_1")
+    assert (row["canonical_campaign_id"], row["canonical_campaign"]) == (
+        campaign.canonical_id,
+        "Launch",
+    )
     assert (row["sharer_email"], row["recipient_email"]) == ("sam@example.com", None)
     assert (row["city"], row["longitude"], row["latitude"]) == ("=1+1", -74.0, None)
     assert (row["sender"], row["is_unique"]) == ("heyoo", True)
@@ -207,13 +211,28 @@ def test_campaigns_api_counts_the_period(marketer_client, make_click):
 
     assert body["count"] == 2
     (row,) = body["results"]
-    assert {key: row[key] for key in ("id", "name", "sender", "clicks", "unique")} == {
-        "id": launch.id,
+    assert {
+        key: row[key] for key in ("id", "name", "automatic", "senders", "clicks", "unique")
+    } == {
+        "id": launch.canonical_id,
         "name": "Launch",
-        "sender": "heyoo",
+        "automatic": True,
+        "senders": ["heyoo"],
         "clicks": 2,
         "unique": 1,
     }
+    assert row["sender_campaigns"] == [
+        {
+            "id": launch.id,
+            "name": "Launch",
+            "external_id": "c1",
+            "sender": "heyoo",
+            "sender_label": "Heyoo",
+            "clicks": 2,
+            "unique": 1,
+            "last_click": "2026-10-15T12:00:00Z",
+        }
+    ]
     assert row["last_click"] == "2026-10-15T12:00:00Z"
     assert len(row["sparkline"]) == 31
     second = marketer_client.get(body["next"]).json()["results"]

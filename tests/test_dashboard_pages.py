@@ -50,7 +50,7 @@ def test_dashboard_passes_filter_state_as_json(marketer_client, make_click):
     make_click(timezone.now(), campaign=campaign)
 
     response = marketer_client.get(
-        f"/dashboard/?range=7d&tz=Asia/Kolkata&country!=US&campaign={campaign.pk}"
+        f"/dashboard/?range=7d&tz=Asia/Kolkata&country!=US&campaign={campaign.canonical_id}"
     )
 
     assert response.status_code == 200
@@ -58,7 +58,7 @@ def test_dashboard_passes_filter_state_as_json(marketer_client, make_click):
     assert state["range"] == "7d"
     assert state["tz"] == "Asia/Kolkata"
     assert state["filters"]["country"] == {"is": [], "not": ["US"]}
-    assert state["labels"]["campaign"] == {str(campaign.pk): "Launch <b> (Heyoo)"}
+    assert state["labels"]["campaign"] == {str(campaign.canonical_id): "Launch <b> (Heyoo)"}
     assert b"Launch <b>" not in response.content  # escaped inside json_script
     config = _json_script(response, "dashboard-config")
     assert config["api"]["breakdown"] == "/api/stats/breakdown/__dimension__/"
@@ -109,7 +109,9 @@ def test_campaigns_page_lists_campaigns_with_totals(marketer_client, make_click)
     rows = {row["name"]: row for row in response.context["campaigns"]}
     assert (rows["Spring"]["clicks"], rows["Quiet"]["clicks"]) == (2, 0)
     assert sum(rows["Spring"]["sparkline"]) == 2
-    assert rows["Spring"]["dashboard_url"] == f"/dashboard/?range=7d&tz=UTC&campaign={spring.pk}"
+    assert rows["Spring"]["dashboard_url"] == (
+        f"/dashboard/?range=7d&tz=UTC&campaign={spring.canonical_id}"
+    )
 
 
 @pytest.mark.parametrize("campaign_count", [3, 30])
@@ -120,10 +122,10 @@ def test_campaigns_page_query_count_does_not_grow_with_campaigns(
         campaign = Campaign.objects.create(sender="heyoo", external_id=str(number), name="C")
         make_click(timezone.now() - timedelta(hours=2), campaign=campaign)
 
-    # Session, user, two for permissions, campaigns, last clicks, and click counts and
-    # sparklines, each a rollup read of 4 statements (savepoint, no parallel workers, the query,
-    # release).
-    with django_assert_num_queries(14):
+    # Session, user, two for permissions, sender campaigns, last clicks, and clicks per campaign,
+    # per sender campaign and sparklines, each a rollup read of 4 statements (savepoint, no
+    # parallel workers, the query, release).
+    with django_assert_num_queries(18):
         assert marketer_client.get("/campaigns/").status_code == 200
 
 

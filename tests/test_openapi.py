@@ -4,7 +4,7 @@ from django.core.management import call_command
 
 from analytics.filters import DIMENSIONS
 
-FILTERS = {"range", "from", "to", "tz", "bots"} | {
+FILTERS = {"range", "from", "to", "tz", "bots", "sender_campaign"} | {
     name for key in DIMENSIONS for name in (key, f"{key}!")
 }
 ENDPOINTS = {
@@ -41,6 +41,8 @@ def test_schema_describes_the_response_shapes(schema):
         "occurred_at",
         "sender",
         "external_id",
+        "canonical_campaign_id",
+        "canonical_campaign",
         "campaign",
         "campaign_external_id",
         "url",

@@ -91,8 +91,8 @@ def test_campaign_breakdown_labels_campaigns_and_no_campaign(clicks):
 
     rows = {r["value"]: (r["label"], r["clicks"]) for r in result["rows"]}
     assert rows == {
-        str(clicks["spring"].pk): ("Spring (Heyoo)", 2),
-        str(clicks["autumn"].pk): ("Autumn (Heyoo)", 1),
+        str(clicks["spring"].canonical_id): ("Spring (Heyoo)", 2),
+        str(clicks["autumn"].canonical_id): ("Autumn (Heyoo)", 1),
         "": ("No campaign", 2),
     }
 
@@ -110,7 +110,7 @@ def test_is_not_filter_keeps_rows_with_unknown_value(clicks):
 
 
 def test_is_not_campaign_keeps_clicks_without_campaign(clicks):
-    spring = clicks["spring"].pk
+    spring = clicks["spring"].canonical_id
     result = stats.summary(_filter(f"range=7d&tz=UTC&campaign!={spring}"))
 
     assert result["current"]["clicks"] == 3  # autumn + two without a campaign
@@ -233,6 +233,9 @@ def test_campaign_list_counts_clicks_and_draws_sparklines(clicks):
     rows = stats.campaigns(_filter("range=7d&tz=UTC"))
 
     spring = next(r for r in rows if r["name"] == "Spring")
-    assert (spring["clicks"], spring["unique"], spring["sender_label"]) == (2, 2, "Heyoo")
+    assert (spring["id"], spring["automatic"]) == (clicks["spring"].canonical_id, True)
+    assert (spring["clicks"], spring["unique"], spring["sender_labels"]) == (2, 2, "Heyoo")
+    (sender_campaign,) = spring["sender_campaigns"]
+    assert (sender_campaign["id"], sender_campaign["clicks"]) == (clicks["spring"].pk, 2)
     assert spring["sparkline"] == [0, 0, 0, 0, 1, 0, 1]
     assert spring["last_click"] == datetime(2026, 3, 20, 10, tzinfo=UTC)

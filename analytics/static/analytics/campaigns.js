@@ -179,8 +179,8 @@
 
   tbody.addEventListener("click", function (event) {
     var row = event.target.closest("tr.row-link");
-    if (!row || event.target.closest("a, button, input, select, textarea")) {
-      return; // the row's own link handles its clicks
+    if (!row || event.target.closest("a, button, input, select, textarea, details")) {
+      return; // the row's own link handles its clicks; the sender campaigns open in place
     }
     var selection = window.getSelection ? String(window.getSelection()) : "";
     if (selection) {
