@@ -20,11 +20,15 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from analytics.models import Campaign, CampaignRule, CanonicalCampaign, Link
+from analytics.models import Campaign, CampaignRule, CanonicalCampaign, Link, Sender
+
+if TYPE_CHECKING:
+    from analytics.campaign_suggestions import Suggestion
 
 Field = CampaignRule.Field
 Match = CampaignRule.Match
@@ -63,6 +67,10 @@ class Target:
     def label(self) -> str:
         """What an automatic canonical campaign is named: the name the sender shows."""
         return (self.name or self.utm_campaign or self.external_id)[:300]
+
+    @property
+    def sender_label(self) -> str:
+        return Sender(self.sender).label
 
     def values(self, field: str) -> tuple[str, ...]:
         if field == Field.NAME:
@@ -356,3 +364,33 @@ def next_priority() -> int:
     """A new rule's priority: after every existing rule."""
     last = CampaignRule.objects.order_by("-priority").values_list("priority", flat=True).first()
     return (last or 0) + 10
+
+
+def accept(suggestion: "Suggestion") -> CanonicalCampaign:
+    """Unify a suggestion's campaigns: into the marketer's campaign some of them belong to,
+    else one named as the suggestion says (the marketer's of that name, if any), with an iexact
+    rule per spelling it needs, then re-map."""
+    with transaction.atomic():
+        lock()
+        canonical = (
+            CanonicalCampaign.objects.filter(pk=suggestion.canonical_id, is_automatic=False).first()
+            if suggestion.canonical_id is not None
+            else CanonicalCampaign.objects.filter(
+                is_automatic=False, name__iexact=suggestion.name
+            ).first()
+        ) or CanonicalCampaign.objects.create(name=suggestion.name)
+        existing = {
+            (field, pattern.casefold())
+            for field, pattern in CampaignRule.objects.filter(match=Match.IEXACT).values_list(
+                "field", "pattern"
+            )
+        }
+        wanted = [(f, s) for f, s in suggestion.conditions if (f, s.casefold()) not in existing]
+        first = next_priority()
+        CampaignRule.objects.bulk_create(
+            CampaignRule(canonical=canonical, field=field, match=Match.IEXACT, pattern=spelling,
+                         priority=first + 10 * index)
+            for index, (field, spelling) in enumerate(wanted)
+        )  # fmt: skip
+        _remap()
+        return canonical

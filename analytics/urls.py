@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from analytics import api, health_views, views, webhooks
+from analytics import api, campaign_views, health_views, views, webhooks
 from analytics.api_clicks import CampaignListView, ClickListView
 from analytics.api_errors import database_unavailable_as_503
 from analytics.report_views import clicks_csv, report_csv, report_zip
@@ -15,6 +15,33 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("campaigns/", views.campaigns, name="campaigns"),
+    path("campaigns/unify/", campaign_views.unify, name="campaigns-unify"),
+    path("campaigns/unify/new/", campaign_views.create_canonical, name="canonical-campaign-new"),
+    path(
+        "campaigns/unify/<int:pk>/rename/",
+        campaign_views.rename_canonical,
+        name="canonical-campaign-rename",
+    ),
+    path(
+        "campaigns/unify/<int:pk>/delete/",
+        campaign_views.delete_canonical,
+        name="canonical-campaign-delete",
+    ),
+    path("campaigns/unify/rules/new/", campaign_views.rule, name="campaign-rule-new"),
+    path("campaigns/unify/rules/<int:pk>/", campaign_views.rule, name="campaign-rule"),
+    path(
+        "campaigns/unify/rules/<int:pk>/delete/",
+        campaign_views.delete_rule,
+        name="campaign-rule-delete",
+    ),
+    path(
+        "campaigns/unify/rules/<int:pk>/move/", campaign_views.move_rule, name="campaign-rule-move"
+    ),
+    path(
+        "campaigns/unify/suggestions/accept/",
+        campaign_views.accept_suggestion,
+        name="campaign-suggestion-accept",
+    ),
     path("breakdown/<str:dimension>/", views.breakdown_page, name="breakdown_page"),
     path("intake/", health_views.intake_health, name="intake-health"),
     path("api/stats/summary/", api.SummaryView.as_view(), name="api-stats-summary"),

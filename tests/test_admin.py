@@ -400,6 +400,8 @@ def test_export_action_streams_exactly_the_selected_clicks(
             format_cell(first.occurred_at),  # the export's one timestamp format
             "heyoo",
             first.external_id,
+            str(campaign.canonical_id),  # its own canonical campaign, named after it
+            "Spring, “sale”",
             "Spring, “sale”",
             "cm11",
             '\'=HYPERLINK("https://evil.example")',
@@ -428,7 +430,7 @@ def test_export_action_streams_exactly_the_selected_clicks(
             format_cell(second.occurred_at),
             "dub",
             second.external_id,
-            *[""] * 14,
+            *[""] * 16,
             "true",
             "false",
             "false",
