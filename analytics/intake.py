@@ -5,7 +5,8 @@ The only writer of clicks. ``process_queued`` takes the oldest queued deliveries
 ``reprocess_deliveries``, ``seed_demo``). Both end in ``_process``: under one advisory lock, so
 writers never race, it parses every delivery, writes all their rows with a few multi-row
 statements in one transaction (``analytics.intake_rows``), and records each delivery's outcome
-on it. A delivery that cannot be parsed or stored is kept, as failed, and never blocks the others
+on it: processed, duplicate, ignored, test (a sender's test event, stored as a delivery only) or
+failed. A delivery that cannot be parsed or stored is kept, as failed, and never blocks the others
 of its batch. Processing is idempotent: a click already stored counts as a duplicate, whichever
 delivery, batch or reprocess brings it again.
 """
@@ -132,13 +133,23 @@ def _parse(delivery: Delivery) -> list[Event] | None:
 
 
 def _write(parsed: list[tuple[Delivery, list[Event]]]) -> None:
-    """Store every parsed delivery's rows, then set their outcomes (only once all succeeded)."""
-    counts = intake_rows.store(parsed)
+    """Store every parsed delivery's rows, then set their outcomes (only once all succeeded).
+
+    A sender's test events (``Event.test``, e.g. Dub's "Send test event") never reach
+    ``intake_rows.store``: no click, link, campaign or contact of theirs is written, so no count,
+    unique visitor or click lag ever includes them. A delivery of nothing but test events is kept
+    with the status ``test``; one that also brings real events is processed as usual, its test
+    events counted as ignored.
+    """
+    counts = intake_rows.store([(delivery, _real(events)) for delivery, events in parsed])
     now = timezone.now()
     for delivery, events in parsed:
         created, duplicates, newest = counts[delivery.pk]
-        clicks = sum(1 for event in events if event.click)
-        if created:
+        real = _real(events)
+        clicks = sum(1 for event in real if event.click)
+        if events and not real:
+            delivery.status = Delivery.Status.TEST
+        elif created:
             delivery.status = Delivery.Status.PROCESSED
         elif duplicates:
             delivery.status = Delivery.Status.DUPLICATE
@@ -149,6 +160,11 @@ def _write(parsed: list[tuple[Delivery, list[Event]]]) -> None:
         delivery.ignored = len(events) - clicks
         delivery.processed_at = now
         delivery.click_lag = delivery.received_at - newest if newest else None
+
+
+def _real(events: list[Event]) -> list[Event]:
+    """The events to store: all but the sender's test events."""
+    return [event for event in events if not event.test]
 
 
 def _save_outcomes(deliveries: list[Delivery]) -> None:

@@ -111,14 +111,17 @@ CLICK_OBJECT_BREAKS = (
 
 DUB = SenderCase(
     sender="dub",
-    click="dub/link_clicked",
+    # Dub's own sample (dub/link_clicked) is what its "Send test event" sends, kept out of the
+    # counts: the shared suite takes a real click, on a link with UTM fields.
+    click="dub/link_clicked_real",
     click_event_type="link.clicked",
     sample_click={
-        "external_id": "yNrYm0F6r1KMnq6N",
+        "external_id": "Qm3xT8vLpR2cW9aZ",
         "occurred_at": _at("2025-02-03T09:35:57.926Z"),
-        "link__external_id": "cm0lcuvtz000xcutmqw4a7wi3",
+        "link__external_id": "cm6r1t0dq0007pf3h2xk9vb4m",
+        "campaign__external_id": "launch-week",
     },
-    related={"Campaign": 0, "Link": 1, "Contact": 0},
+    related={"Campaign": 1, "Link": 1, "Contact": 0},
     non_clicks=(
         ("dub/lead_created", "lead.created"),
         ("dub/sale_created", "sale.created"),
@@ -132,10 +135,12 @@ DUB = SenderCase(
         Break("no click", _delete(CLICK), "data.click must be an object, got nothing."),
     ),
     again=_update(CLICK, id="click_again", timestamp="2025-02-03T10:00:00.000Z"),
+    # Another link, of another campaign: its utm_campaign field wins over the clicked URL's.
     other_campaign=_all(
-        _update(CLICK, id="click_other_link"), _update(("data", "link"), id="lnk_2")
+        _update(CLICK, id="click_other_link"),
+        _update(("data", "link"), id="lnk_2", utm_campaign="summer-sale"),
     ),
-    other_campaign_click={"link__external_id": "lnk_2"},
+    other_campaign_click={"link__external_id": "lnk_2", "campaign__external_id": "summer-sale"},
     other_visitor=_update(CLICK, id="click_other_ip", ip="203.0.113.7"),
     secret="whsec_0123456789abcdef0123456789abcdef",
     wrong_credential={"Dub-Signature": "0" * 64},

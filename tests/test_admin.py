@@ -53,8 +53,8 @@ def change_page(obj: object) -> str:
     return reverse(f"admin:analytics_{obj._meta.model_name}_change", args=[obj.pk])
 
 
-def dub_body(click_id: str = "yNrYm0F6r1KMnq6N", **link: object) -> bytes:
-    body = payload("dub/link_clicked")
+def dub_body(click_id: str = "Qm3xT8vLpR2cW9aZ", **link: object) -> bytes:
+    body = payload("dub/link_clicked_real")
     body["data"]["click"]["id"] = click_id
     body["data"]["link"].update(link)
     return js_json(body)
@@ -68,7 +68,7 @@ def woodpecker_body(n: int) -> bytes:
 
 def broken_dub_body() -> bytes:
     """A Dub link.clicked without the click's timestamp: accepted, then failed by processing."""
-    body = payload("dub/link_clicked")
+    body = payload("dub/link_clicked_real")
     del body["data"]["click"]["timestamp"]
     return js_json(body)
 
@@ -271,14 +271,19 @@ def test_click_admin_is_read_only(admin_client: Client, stored: None) -> None:
     page = admin_client.get(url).content.decode()
     assert 'name="url"' not in page
     assert 'name="_save"' not in page
-    assert '<div class="readonly">https://github.com/dubinc/dub</div>' in page
+    assert (
+        '<div class="readonly">https://acme.example/launch?utm_source=linkedin&amp;'
+        "utm_medium=social&amp;utm_campaign=launch-week</div>"
+    ) in page
     assert f'href="{change_page(click.delivery)}"' in page
     assert f'href="{change_page(click.campaign)}"' in page
     actions = admin_client.get(changelist(Click)).content.decode()
     assert 'value="delete_selected"' not in actions
     assert 'value="export_csv"' in actions
     click.refresh_from_db()
-    assert click.url == "https://github.com/dubinc/dub"
+    assert click.url == (
+        "https://acme.example/launch?utm_source=linkedin&utm_medium=social&utm_campaign=launch-week"
+    )
 
 
 def test_click_filters_and_search(admin_client: Client, make_click: Callable[..., Click]) -> None:
@@ -752,7 +757,7 @@ def test_changing_the_secret_keeps_the_old_one_valid_for_a_grace_period(
     admin_client: Client, client: Client, dub_endpoint: WebhookEndpoint
 ) -> None:
     old_secret = dub_endpoint.secret
-    body = js_json(payload("dub/link_clicked"))
+    body = js_json(payload("dub/link_clicked_real"))
 
     admin_client.post(
         f"/admin/analytics/webhookendpoint/{dub_endpoint.pk}/change/",
@@ -842,7 +847,7 @@ def test_campaign_search_and_read_only_catalog(admin_client: Client, stored: Non
     found = admin_client.get(changelist(Campaign) + "?q=Summer").context["cl"].result_list
     assert [c.name for c in found] == ["Summer Referral Push"]
     assert admin_client.get(changelist(Contact) + "?q=erlich").context["cl"].result_count == 1
-    assert admin_client.get(changelist(Link) + "?q=track-test").context["cl"].result_count == 1
+    assert admin_client.get(changelist(Link) + "?q=acme-launch").context["cl"].result_count == 1
 
     for model in (Campaign, Link, Contact):
         assert (

@@ -13,13 +13,13 @@ from tests.conftest import js_json, payload, post_webhook
 
 
 def dub_click(click_id: str, *, ip: str = "203.0.113.9", at: str = "2025-02-03T09:35:57.926Z"):
-    body = payload("dub/link_clicked")
+    body = payload("dub/link_clicked_docs")
     body["data"]["click"].update(id=click_id, ip=ip, timestamp=at)
     return js_json(body)
 
 
 def dub_without_timestamp() -> bytes:
-    body = payload("dub/link_clicked")
+    body = payload("dub/link_clicked_docs")
     del body["data"]["click"]["timestamp"]
     return js_json(body)
 

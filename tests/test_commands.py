@@ -92,7 +92,7 @@ def test_create_webhook_honours_token_secret_and_name(client):
         "Acme workspace",
     )
     assert "/webhooks/dub/acme-workspace-token" in out
-    response = post_webhook(client, endpoint, js_json(payload("dub/link_clicked")))
+    response = post_webhook(client, endpoint, js_json(payload("dub/link_clicked_real")))
     assert response.status_code == 200
 
 
@@ -169,7 +169,7 @@ def post_while_broken(client, monkeypatch, endpoint, body: bytes) -> Delivery:
 
 
 def dub_click(click_id: str, **click: object) -> bytes:
-    event = payload("dub/link_clicked")
+    event = payload("dub/link_clicked_real")
     event["data"]["click"].update(id=click_id, **click)
     return js_json(event)
 
@@ -268,7 +268,7 @@ def four_clicks(client, dub_endpoint, heyoo_endpoint, woodpecker_endpoint, oppti
     opptima = payload("opptima/click")
     opptima["cityName"] = "Bogotá"
     for endpoint, body in [
-        (dub_endpoint, js_json(payload("dub/link_clicked"))),
+        (dub_endpoint, js_json(payload("dub/link_clicked_real"))),
         (heyoo_endpoint, js_json(payload("heyoo/campaign_clicked"))),
         (woodpecker_endpoint, js_json(payload("woodpecker/link_clicked"))),
         (opptima_endpoint, js_json(opptima)),
@@ -444,7 +444,7 @@ def test_export_neutralizes_formulas_but_keeps_negative_numbers(
 
 
 def test_reprocess_leaves_queued_deliveries_to_the_worker_unless_asked(client, dub_endpoint):
-    body = js_json(payload("dub/link_clicked"))
+    body = js_json(payload("dub/link_clicked_real"))
     queued = post_webhook(client, dub_endpoint, body, process=False).json()["delivery"]
 
     out, _ = run("reprocess_deliveries")

@@ -138,7 +138,7 @@ def assert_one_click_from(deliveries: int, outcomes: list[intake.Outcome]) -> Cl
 def test_concurrent_copies_of_a_dub_click_are_all_accepted_and_stored_once(
     dub_endpoint, workers_at_once
 ):
-    body = js_json(payload("dub/link_clicked"))
+    body = js_json(payload("dub/link_clicked_real"))
 
     post_at_once(dub_endpoint, [body] * 4)
     assert not Click.objects.exists()  # accepting never processes
@@ -163,7 +163,7 @@ def test_concurrent_copies_of_a_woodpecker_click_are_all_accepted_and_stored_onc
 def test_two_workers_at_once_process_each_queued_delivery_once(dub_endpoint, workers_at_once):
     bodies = []
     for n in range(6):
-        event = payload("dub/link_clicked")
+        event = payload("dub/link_clicked_real")
         event["data"]["click"].update(id=f"click-{n % 3}", ip=f"198.51.100.{n % 3}")
         bodies.append(js_json(event))
     for body in bodies:
@@ -193,7 +193,7 @@ def test_two_workers_at_once_process_each_queued_delivery_once(dub_endpoint, wor
 def test_two_concurrent_first_clicks_of_a_new_dub_campaign_share_one_campaign(
     dub_endpoint, workers_at_once
 ):
-    first = payload("dub/link_clicked")
+    first = payload("dub/link_clicked_real")
     first["data"]["link"]["utm_campaign"] = "spring-sale"
     second = copy.deepcopy(first)
     second["data"]["click"]["id"] = "zZ9second0click"
@@ -217,7 +217,7 @@ def test_two_concurrent_dub_clicks_by_one_visitor_in_a_known_campaign_count_once
 ):
     # Another visitor's click first, so campaign and link exist: only the uniqueness decision
     # itself can order the two clicks.
-    known = payload("dub/link_clicked")
+    known = payload("dub/link_clicked_real")
     known["data"]["link"]["utm_campaign"] = "spring-sale"
     known["data"]["click"].update(id="aA1earlier0click", ip="198.51.100.23")
     assert post_webhook(Client(), dub_endpoint, js_json(known)).status_code == 200

@@ -48,7 +48,7 @@ def hostile(db, heyoo_endpoint, dub_endpoint) -> dict:
     assert response.status_code == 200, response.content
     assert outcome(response)["clicks_created"] == 1
 
-    dub = payload("dub/link_clicked")
+    dub = payload("dub/link_clicked_real")
     dub["data"]["click"].update(timestamp=recent, city=FORMULA_CITY)
     response = post_webhook(sender, dub_endpoint, js_json(dub))
     assert response.status_code == 200, response.content

@@ -19,8 +19,8 @@ PROCESS_QUERIES = 12
 
 
 def _dub_click(click_id: str) -> bytes:
-    """A Dub click on a link of its own: every click of a batch brings a new link."""
-    body = payload("dub/link_clicked")
+    """A Dub click on a link of its own (no UTM, so no campaign): each brings a new link."""
+    body = payload("dub/link_clicked_docs")
     body["data"]["click"]["id"] = click_id
     body["data"]["link"]["id"] = f"link_{click_id}"
     return js_json(body)

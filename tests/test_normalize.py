@@ -193,6 +193,94 @@ def test_known_keeps_real_names_as_the_sender_wrote_them():
     assert n.known("Samsung Internet") == "Samsung Internet"
 
 
+# --- "unknown", in every field ----------------------------------------------------------------
+
+# How senders write "we do not know": Dub's "Unknown", and the usual stand-ins.
+UNKNOWN_SPELLINGS = [
+    "Unknown",
+    "unknown",
+    " UNKNOWN ",
+    "(unknown)",
+    "n/a",
+    "N/A",
+    "null",
+    "None",
+    "undefined",
+    "-",
+    "",
+    "   ",
+]
+KNOWN = {"country": "US", "region": "CA", "city": "San Jose", "continent": "NA"}
+
+
+def _location_with(field: str, value: str) -> dict[str, str]:
+    given = KNOWN | {field: value}
+    return n.location(given["country"], given["region"], given["city"], given["continent"])
+
+
+# Each field as every parser reads it, from one value the sender wrote.
+FIELD_READERS = {
+    "country": lambda value: n.location(value, "", "", "")["country"],
+    "region": lambda value: _location_with("region", value)["region"],
+    "city": lambda value: _location_with("city", value)["city"],
+    # Without a country to take it from: with one, the country's continent is known (below).
+    "continent": lambda value: n.location("", "", "", value)["continent"],
+    "device": n.device,
+    "browser": n.known,
+    "os": n.known,
+    "referer": lambda value: n.referer_host(value, ""),
+    "referer_url": n.referer_full_url,
+}
+
+
+@pytest.mark.parametrize("spelling", UNKNOWN_SPELLINGS)
+@pytest.mark.parametrize("field", FIELD_READERS)
+def test_every_unknown_spelling_is_stored_as_unknown_in_every_field(field, spelling):
+    assert FIELD_READERS[field](spelling) == ""
+
+
+@pytest.mark.parametrize("spelling", UNKNOWN_SPELLINGS)
+@pytest.mark.parametrize("field", ["region", "city"])
+def test_an_unknown_place_leaves_the_other_fields_as_they_were(field, spelling):
+    assert _location_with(field, spelling) == KNOWN | {field: ""}
+
+
+@pytest.mark.parametrize("spelling", UNKNOWN_SPELLINGS)
+def test_an_unknown_continent_is_the_countrys_and_an_unknown_country_keeps_the_continent(
+    spelling,
+):
+    assert _location_with("continent", spelling) == KNOWN  # the US is in North America
+    assert _location_with("country", spelling) == KNOWN | {"country": ""}
+
+
+def test_na_is_a_code_where_codes_are_sent_and_unknown_elsewhere():
+    # North America, Namibia, and a region code such as Naples' (IT-NA).
+    assert n.location("NA", "NA", "NA", "NA") == {
+        "country": "NA",
+        "region": "NA",
+        "city": "",
+        "continent": "NA",
+    }
+    assert (n.device("NA"), n.known("NA")) == ("", "")
+
+
+def test_location_keeps_real_places_and_bounds_them():
+    assert n.location(" Colombia ", " Distrito Capital ", " Bogotá ") == {
+        "country": "CO",
+        "region": "Distrito Capital",
+        "city": "Bogotá",
+        "continent": "SA",
+    }
+    assert n.location("", "r" * 150, "c" * 150)["region"] == "r" * 100
+    assert n.location("", "r" * 150, "c" * 150)["city"] == "c" * 100
+
+
+def test_direct_is_direct_not_unknown():
+    assert n.referer_host("(direct)", "(direct)") == "(direct)"
+    assert n.referer_host("Unknown", "(direct)") == "(direct)"  # the URL field still knows
+    assert n.referer_host("Unknown", "https://www.linkedin.com/") == "linkedin.com"
+
+
 # --- referer --------------------------------------------------------------------------------
 
 
@@ -276,6 +364,18 @@ def test_utm_fields_missing_from_the_sender_come_from_the_url_query():
         "utm_medium": "url-medium",
         "utm_campaign": "url-campaign",
     }
+
+
+def test_utm_parameters_come_from_the_first_url_that_has_each():
+    click_url = "https://shop.example/spring?utm_source=click-source"
+    destination = "https://shop.example/spring?utm_source=link-source&utm_campaign=link-campaign"
+
+    assert n.utm({"utm_medium": "email"}, click_url, destination) == {
+        "utm_source": "click-source",
+        "utm_medium": "email",
+        "utm_campaign": "link-campaign",
+    }
+    assert n.utm({}, "http://[::1", destination)["utm_campaign"] == "link-campaign"
 
 
 def test_utm_is_empty_without_fields_or_query():

@@ -12,7 +12,7 @@ from tests.conftest import js_json, payload, post_webhook
 
 
 def _dub_click(click_id: str, ip: str) -> bytes:
-    body = payload("dub/link_clicked")
+    body = payload("dub/link_clicked_real")
     body["data"]["click"].update(id=click_id, ip=ip)
     return js_json(body)
 

@@ -1,7 +1,7 @@
 """Property tests of webhook intake: whatever an authenticated sender posts, the answer is 200 or
 400 (never 500), a 400 says why in JSON, and the body is kept byte for byte. Processing then
-never crashes: each accepted delivery ends processed, duplicate, ignored, or failed with the
-parser's reason, and any click it stores has a time in range.
+never crashes: each accepted delivery ends processed, duplicate, ignored, test (a sender's test
+event), or failed with the parser's reason, and any click it stores has a time in range.
 
 Every example goes through the real endpoint (test client, signed by ``post_webhook``) and runs in
 a savepoint that is rolled back afterwards, so each one starts from the same empty tables.
@@ -38,7 +38,8 @@ SENDER_KEYS = tuple(SENDERS)
 # The real payloads that mutations start from.
 SAMPLES = {
     "dub": (
-        "dub/link_clicked",
+        "dub/link_clicked_real",
+        "dub/link_clicked",  # Dub's "Send test event": parsed in full, then kept as a test
         "dub/link_clicked_docs",
         "dub/lead_created",
         "dub/sale_created",
@@ -50,7 +51,7 @@ SAMPLES = {
 }
 # The click payload of each sender and where its click time is.
 CLICK_SAMPLE = {
-    "dub": ("dub/link_clicked", ("data", "click", "timestamp")),
+    "dub": ("dub/link_clicked_real", ("data", "click", "timestamp")),
     "heyoo": ("heyoo/campaign_clicked", ("data", "click", "timestamp")),
     "woodpecker": ("woodpecker/link_clicked", (0, "timestamp")),
     "opptima": ("opptima/click", ("timestamp",)),

@@ -109,7 +109,7 @@ def deliveries(dub_endpoint, heyoo_endpoint, woodpecker_endpoint, opptima_endpoi
     endpoints = [dub_endpoint, heyoo_endpoint, woodpecker_endpoint, opptima_endpoint]
     recent = (timezone.now() - timedelta(hours=1)).isoformat()
     bodies = {
-        Sender.DUB: payload("dub/link_clicked"),
+        Sender.DUB: payload("dub/link_clicked_real"),
         Sender.HEYOO: payload("heyoo/campaign_clicked"),
         Sender.WOODPECKER: payload("woodpecker/link_clicked"),
         Sender.OPPTIMA: payload("opptima/click"),

@@ -67,7 +67,7 @@ def _answers(f: ClickFilter, dimension: str) -> dict[str, object]:
 
 
 def test_intake_queues_each_new_click_once(client, dub_endpoint):
-    body = js_json(payload("dub/link_clicked"))
+    body = js_json(payload("dub/link_clicked_real"))
     post_webhook(client, dub_endpoint, body)
     post_webhook(client, dub_endpoint, body)  # a redelivery: no second click, no second row
 

@@ -12,7 +12,7 @@ from tests.conftest import js_json, payload, post_webhook, process_queue
 
 
 def dub_click(click_id: str) -> bytes:
-    body = payload("dub/link_clicked")
+    body = payload("dub/link_clicked_real")
     body["data"]["click"]["id"] = click_id
     return js_json(body)
 

@@ -83,6 +83,22 @@ def test_heyoo_clicks_by_two_visitors_on_one_sharers_post_keep_one_sharer(
 # --- authentication ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("unknown", ["Unknown", "unknown", "(unknown)", "N/A"])
+def test_heyoo_unknown_place_device_and_referer_are_stored_as_unknown(
+    client, heyoo_endpoint, campaign_clicked, unknown
+):
+    # Heyoo's click object is Dub's (analytics/senders/click_object.py), "Unknown"s included.
+    fields = ("country", "region", "city", "continent", "device", "browser", "os", "referer")
+    campaign_clicked["data"]["click"].update(dict.fromkeys(fields, unknown), refererUrl=unknown)
+
+    post_webhook(client, heyoo_endpoint, js_json(campaign_clicked))
+
+    click = Click.objects.get()
+    assert (click.country, click.continent, click.region, click.city) == ("", "", "", "")
+    assert (click.device, click.browser, click.os) == ("", "", "")
+    assert (click.referer, click.referer_url) == ("", "")
+
+
 def test_heyoo_rejects_a_valid_signature_sent_in_dubs_header(
     client, heyoo_endpoint, campaign_clicked
 ):

@@ -25,7 +25,7 @@ from tests.conftest import (
 
 @pytest.fixture
 def dub_click_body() -> bytes:
-    return js_json(payload("dub/link_clicked"))
+    return js_json(payload("dub/link_clicked_real"))
 
 
 def assert_json_error(response, status: int) -> dict:
@@ -126,7 +126,7 @@ def test_a_body_over_the_limit_is_refused_with_413_and_nothing_is_stored(
     client, settings, dub_endpoint, dub_click_body
 ):
     settings.WEBHOOK_MAX_BODY_BYTES = 2048
-    event = payload("dub/link_clicked")
+    event = payload("dub/link_clicked_real")
     event["data"]["link"]["description"] = "x" * 4000
     body = js_json(event)
 

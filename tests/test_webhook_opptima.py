@@ -95,6 +95,25 @@ def test_opptima_normalizes_country_names(
     assert (click.country, click.continent) == (code, continent)
 
 
+@pytest.mark.parametrize("unknown", ["Unknown", "unknown", "N/A", "-"])
+def test_opptima_unknown_places_and_browser_are_stored_as_unknown(
+    client, opptima_endpoint, click_event, unknown
+):
+    click_event.update(
+        countryName=unknown,
+        regionName=unknown,
+        cityName=unknown,
+        device_type=unknown,
+        browser=unknown,
+    )
+
+    post_webhook(client, opptima_endpoint, js_json(click_event))
+
+    click = Click.objects.get()
+    assert (click.country, click.continent, click.region, click.city) == ("", "", "", "")
+    assert (click.device, click.browser) == ("", "")
+
+
 # --- time zones --------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from tests.conftest import js_json, payload, post_webhook
 
 @pytest.fixture
 def body() -> bytes:
-    return js_json(payload("dub/link_clicked"))
+    return js_json(payload("dub/link_clicked_real"))
 
 
 def _post_signed(client, endpoint, body: bytes, secret: str, url: str | None = None):

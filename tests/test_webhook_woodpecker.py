@@ -135,6 +135,18 @@ def test_woodpecker_normalizes_free_text_countries(
     assert (click.country, click.continent) == (code, continent)
 
 
+@pytest.mark.parametrize("unknown", ["Unknown", "N/A", "-"])
+def test_woodpecker_unknown_places_are_stored_as_unknown(
+    client, woodpecker_endpoint, item, unknown
+):
+    item["prospect"].update(country=unknown, state=unknown, city=unknown)
+
+    post_webhook(client, woodpecker_endpoint, js_json([item]))
+
+    click = Click.objects.get()
+    assert (click.country, click.continent, click.region, click.city) == ("", "", "", "")
+
+
 def test_woodpecker_accepts_a_lone_event_object(client, woodpecker_endpoint, item):
     response = post_webhook(client, woodpecker_endpoint, js_json(item))
 

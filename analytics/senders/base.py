@@ -95,6 +95,9 @@ class Event:
     click: ClickData | None = None
     # Campaign details carried by non-click events too (Heyoo campaign.created, …).
     campaign: CampaignData | None = None
+    # A sender's test delivery, e.g. Dub's Send test event: stored, never counted. Processing
+    # keeps its delivery (status "test") and writes none of its rows: no click, link or campaign.
+    test: bool = False
 
 
 Parser = Callable[[bytes, ZoneInfo], list[Event]]

@@ -23,7 +23,6 @@ def parse_click_object(
         bot = flag(click, "bot")
     else:
         bot = bool(user_agent) and n.is_bot_user_agent(user_agent)
-    country = n.country_code(text(click, "country"))
     referer_url = text(click, "refererUrl")
     return ClickData(
         click_key=click_key(click_id),
@@ -31,10 +30,12 @@ def parse_click_object(
         occurred_at=occurred_at,
         occurred_at_raw=raw_time,
         url=url,
-        country=country,
-        region=text(click, "region", 100),
-        city=text(click, "city", 100),
-        continent=n.continent_code(text(click, "continent"), country),
+        **n.location(
+            text(click, "country"),
+            text(click, "region"),
+            text(click, "city"),
+            text(click, "continent"),
+        ),
         latitude=coordinate(click, "latitude", 90),
         longitude=coordinate(click, "longitude", 180),
         device=n.device(text(click, "device")),

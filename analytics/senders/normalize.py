@@ -135,7 +135,11 @@ _DEVICES = {
     "tablet": Device.TABLET,
     "phablet": Device.TABLET,
 }
-_UNKNOWN = {"", "unknown", "n/a", "na", "none", "null", "undefined", "-", "(unknown)"}
+# How senders spell "we do not know" (Dub writes "Unknown" for city, region, browser and OS):
+# stored as '', the one unknown, so that reports show no "Unknown" city beside the real ones.
+_UNKNOWN = frozenset({"", "unknown", "n/a", "na", "none", "null", "undefined", "-", "(unknown)"})
+# ...except "NA" where codes are sent: North America, Namibia, a region code such as Naples'.
+_UNKNOWN_CODE = _UNKNOWN - {"na"}
 
 # Crawlers, link unfurlers, monitors and HTTP libraries: none of them is a person clicking.
 _BOT_PATTERN = re.compile(
@@ -167,7 +171,8 @@ def _country_index() -> dict[str, str]:
 
 def country_code(value: str) -> str:
     """ISO 3166-1 alpha-2 from a code or a free-text name; empty when it names no country."""
-    if not value:
+    value = value.strip()
+    if value.lower() in _UNKNOWN_CODE:
         return ""
     if len(value) == 2 and value.isalpha() and value.upper() in CONTINENT_OF:
         return value.upper()
@@ -175,10 +180,26 @@ def country_code(value: str) -> str:
 
 
 def continent_code(given: str, country: str) -> str:
+    """The sender's continent code when it is one ("NA" is North America), else the country's."""
     given = given.strip().upper()
     if given in CONTINENT_NAMES:
         return given
     return CONTINENT_OF.get(country, "")
+
+
+def location(country: str, region: str, city: str, continent: str = "") -> dict[str, str]:
+    """The click's country, region, city and continent as stored, whichever sender wrote them.
+
+    Every parser goes through here, so "Unknown" (or "n/a", "-"…) becomes '' for every sender
+    and field alike. ``country`` is a code or a free-text name; ``continent`` a code or ''.
+    """
+    code = country_code(country)
+    return {
+        "country": code,
+        "region": known(region, code=True)[:100],
+        "city": known(city)[:100],
+        "continent": continent_code(continent, code),
+    }
 
 
 def country_name(code: str) -> str:
@@ -195,17 +216,21 @@ def device(value: str) -> str:
     return _DEVICES.get(folded, Device.OTHER)
 
 
-def known(value: str) -> str:
-    """Browser and OS are kept as the sender names them, but "Unknown" means nothing."""
-    return "" if value.strip().lower() in _UNKNOWN else value.strip()
+def known(value: str, *, code: bool = False) -> str:
+    """A free-text value (city, region, browser, OS) as the sender wrote it, '' for "Unknown".
+
+    With ``code``, the value may be a code (a region such as "CA"), so "NA" is kept.
+    """
+    value = value.strip()
+    return "" if value.lower() in (_UNKNOWN_CODE if code else _UNKNOWN) else value
 
 
 def referer_host(referer: str, referer_url: str) -> str:
-    """Lower-case host without ``www.``; ``(direct)`` stays ``(direct)``."""
+    """Lower-case host without ``www.``; ``(direct)`` stays ``(direct)``; "Unknown" is ''."""
     for candidate in (referer, referer_url):
         candidate = candidate.strip()
-        if not candidate:
-            continue
+        if candidate.lower() in _UNKNOWN:
+            continue  # '' or "Unknown": the other field may still know
         if candidate.lower() == "(direct)":
             return "(direct)"
         try:
@@ -218,7 +243,9 @@ def referer_host(referer: str, referer_url: str) -> str:
 
 
 def referer_full_url(referer_url: str) -> str:
-    return "" if referer_url.strip().lower() == "(direct)" else referer_url
+    """The referring URL; '' for ``(direct)`` (the host says it) and for "Unknown"."""
+    folded = referer_url.strip().lower()
+    return "" if folded == "(direct)" or folded in _UNKNOWN else referer_url
 
 
 def is_bot_user_agent(user_agent: str) -> bool:
@@ -232,11 +259,24 @@ def ip_address(value: str) -> str | None:
         return None
 
 
-def utm(given: dict, url: str) -> dict[str, str]:
-    """utm_source/medium/campaign from the campaign or link fields, else from the clicked URL."""
-    try:
-        query = parse_qs(urlsplit(url).query)
-    except ValueError:
-        query = {}
+def utm(given: dict, *urls: str) -> dict[str, str]:
+    """utm_source/medium/campaign from the campaign or link fields, else from the URLs' queries.
+
+    Each parameter is taken from the first place that has it: ``given``, then each URL in turn
+    (the clicked URL, then e.g. the link's destination).
+    """
+    queries = [_query(url) for url in urls]
+
+    def from_urls(key: str) -> str:
+        # parse_qs drops empty values: a parameter present is one with a value.
+        return next((query[key][0] for query in queries if query.get(key)), "")
+
     keys = ("utm_source", "utm_medium", "utm_campaign")
-    return {key: clean(given.get(key) or query.get(key, [""])[0])[:255] for key in keys}
+    return {key: clean(given.get(key) or from_urls(key))[:255] for key in keys}
+
+
+def _query(url: str) -> dict[str, list[str]]:
+    try:
+        return parse_qs(urlsplit(url).query)
+    except ValueError:  # e.g. "http://[": not a URL, so no parameters to read
+        return {}

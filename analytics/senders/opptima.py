@@ -37,7 +37,6 @@ def parse(body: bytes, zone: ZoneInfo) -> list[Event]:
     contact_id = text(payload, "contactId", 200)
     campaign = CampaignData(external_id=campaign_id[:200], name=text(payload, "campaignName", 300))
     url = text(payload, "destination")
-    country = n.country_code(text(payload, "countryName"))
 
     return [
         Event(
@@ -54,10 +53,11 @@ def parse(body: bytes, zone: ZoneInfo) -> list[Event]:
                 occurred_at=occurred_at,
                 occurred_at_raw=raw_time,
                 url=url,
-                country=country,
-                region=text(payload, "regionName", 100),
-                city=text(payload, "cityName", 100),
-                continent=n.continent_code("", country),
+                **n.location(
+                    text(payload, "countryName"),
+                    text(payload, "regionName"),
+                    text(payload, "cityName"),
+                ),
                 latitude=coordinate(payload, "latitude", 90),
                 longitude=coordinate(payload, "longitude", 180),
                 device=n.device(text(payload, "device_type")),

@@ -52,7 +52,6 @@ def _event(item: object, path: str, zone: ZoneInfo) -> Event:
         else None
     )
     url = text(item, "click_url")
-    country = n.country_code(text(prospect, "country"))
     name = " ".join(filter(None, (text(prospect, "first_name"), text(prospect, "last_name"))))
 
     return Event(
@@ -71,10 +70,9 @@ def _event(item: object, path: str, zone: ZoneInfo) -> Event:
             occurred_at=occurred_at,
             occurred_at_raw=raw_time,
             url=url,
-            country=country,
-            region=text(prospect, "state", 100),
-            city=text(prospect, "city", 100),
-            continent=n.continent_code("", country),
+            **n.location(
+                text(prospect, "country"), text(prospect, "state"), text(prospect, "city")
+            ),
             campaign=campaign,
             recipient=ContactData(
                 email=email,
