@@ -67,6 +67,9 @@ class RuleForm(forms.ModelForm):
             ).order_by(Lower("name"))
             self.fields["canonical"].empty_label = None
         self.fields["match"].label = "Match"
+        # Both always have a value: no empty choice to pick first.
+        self.fields["field"].choices = CampaignRule.Field.choices
+        self.fields["match"].choices = CampaignRule.Match.choices
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", "input")
 

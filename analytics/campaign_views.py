@@ -7,11 +7,13 @@ campaigns in the same transaction. Changes answer with a redirect back to the pa
 filter) and a message; a form with errors is shown again with status 400.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from analytics import campaign_reads, campaign_suggestions, campaigns
 from analytics.campaign_forms import CanonicalCampaignForm, RuleForm
@@ -71,9 +73,10 @@ def create_canonical(request: HttpRequest) -> HttpResponse:
         return _page(request, create_form=form, status=400)
     campaigns.save(form.instance)
     messages.success(request, f"Created “{form.instance.name}”. Add a rule to give it campaigns.")
-    return HttpResponseRedirect(
-        f"{reverse('campaign-rule-new')}?canonical={form.instance.pk}&{request.GET.urlencode()}"
+    query = urlencode({"canonical": form.instance.pk}) + (
+        f"&{request.GET.urlencode()}" if request.GET else ""
     )
+    return HttpResponseRedirect(f"{reverse('campaign-rule-new')}?{query}")
 
 
 @require_POST
@@ -102,6 +105,7 @@ def delete_canonical(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request)
 
 
+@require_http_methods(["GET", "POST"])
 @campaign_editor
 def rule(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """A new rule (``?canonical=`` preselects its campaign) or an existing one: the form, its
@@ -114,7 +118,13 @@ def rule(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             messages.success(request, f"Saved the rule “{form.instance}”. {_moved(result)}")
             return _back(request)
     else:
-        initial = {"priority": campaigns.next_priority()} if instance is None else {}
+        initial = {}
+        if instance is None:
+            initial = {
+                "field": "utm_campaign",
+                "match": "iexact",
+                "priority": campaigns.next_priority(),
+            }
         if instance is None and request.GET.get("canonical", "").isdigit():
             initial["canonical"] = int(request.GET["canonical"])
         form = RuleForm(instance=instance, initial=initial)

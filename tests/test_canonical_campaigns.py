@@ -656,3 +656,19 @@ def test_the_api_documents_the_sender_campaign_filter_and_the_nested_campaigns(m
     nested = schema["components"]["schemas"]["Campaign"]["properties"]["sender_campaigns"]
     assert nested["items"] == {"$ref": "#/components/schemas/SenderCampaign"}
     assert json.dumps(schema).count("SenderEnum") >= 3
+
+
+def test_remap_command_places_campaigns_a_bulk_load_left_without_one(db):
+    from django.core.management import call_command
+
+    Campaign.objects.bulk_create(
+        Campaign(sender=Sender.DUB, external_id=f"d{i}", utm_campaign=f"d{i}") for i in range(3)
+    )
+    out = io.StringIO()
+
+    call_command("remap_campaigns", stdout=out)
+
+    assert not Campaign.objects.filter(canonical__isnull=True).exists()
+    assert sorted(CanonicalCampaign.objects.values_list("name", flat=True)) == ["d0", "d1", "d2"]
+    assert out.getvalue().startswith("Placed 3 sender campaigns in ")
+    assert out.getvalue().endswith(": 3 moved, 3 campaigns of their own made, 0 removed.\n")
