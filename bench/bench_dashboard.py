@@ -109,7 +109,10 @@ async def _case(base: str, token: str, range_: str, filters: dict, users: int, p
 def _where(filters: dict[str, str]) -> tuple[str, list[Any]]:
     sql, params = "", []
     for key, value in filters.items():
-        sql += f" AND {COLUMNS[key]} = %s"
+        if key == "campaign":  # a canonical campaign: the sender campaigns it holds, as the app
+            sql += " AND campaign_id IN (SELECT id FROM analytics_campaign WHERE canonical_id = %s)"
+        else:
+            sql += f" AND {COLUMNS[key]} = %s"
         params.append(value)
     return sql, params
 
@@ -191,9 +194,10 @@ def run_dashboard(
 ) -> dict[str, object]:
     """Every range x filter set; figures per case and aggregated per call kind."""
     with connect() as conn:
+        # The campaign filter takes canonical campaigns (one per sender campaign after a load).
         top = conn.execute(
-            "SELECT campaign_id FROM analytics_click WHERE campaign_id IS NOT NULL"
-            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+            "SELECT c.canonical_id FROM analytics_click k JOIN analytics_campaign c"
+            " ON c.id = k.campaign_id GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
         ).fetchone()
     FILTER_SETS["campaign"]["campaign"] = str(top[0])
     cases = []

@@ -123,8 +123,8 @@ def create_campaigns(conn: psycopg.Connection) -> tuple[dict[str, list[int]], li
 _INSERT = """
 INSERT INTO analytics_click (sender, click_key, external_id, endpoint_id, occurred_at,
     occurred_at_raw, received_at, campaign_id, link_id, url, country, region, city, continent,
-    latitude, longitude, device, browser, os, referer, referer_url, is_qr, is_bot, is_unique,
-    ip, visitor, utm_source, utm_medium, utm_campaign)
+    latitude, longitude, device, browser, os, referer, referer_url, is_qr, is_bot, bot_reason,
+    is_unique, ip, visitor, utm_source, utm_medium, utm_campaign)
 SELECT s.sender, 'bench-' || s.i, substr(md5(s.i::text), 1, 24), s.endpoint_id, s.at,
     CASE WHEN s.sender = 'opptima' THEN to_char(s.at, 'YYYY-MM-DD HH24:MI:SS') ELSE '' END,
     s.at + interval '2 seconds', s.campaign_id, s.link_id, s.url,
@@ -140,7 +140,8 @@ SELECT s.sender, 'bench-' || s.i, substr(md5(s.i::text), 1, 24), s.endpoint_id, 
     END,
     CASE WHEN s.ref_tail THEN 'https://blog' || s.ref_n || '.example.com/post'
          ELSE (%(r_url)s::text[])[s.ref] END,
-    s.qr AND NOT s.bot, s.bot, s.uniq AND NOT s.bot,
+    -- Generated bots are crawler user agents ("Bot"): every bot click names its reason.
+    s.qr AND NOT s.bot, s.bot, CASE WHEN s.bot THEN 'user_agent' ELSE '' END, s.uniq AND NOT s.bot,
     ('10.0.0.0'::inet + (s.visitor_n::bigint * 7919 %% 16000000)),
     md5('v' || s.visitor_n), s.utm_source, s.utm_medium, s.utm_campaign
 FROM (

@@ -3,8 +3,8 @@
 Starts a scratch PostgreSQL under var/bench/ (never the developer's var/pgdata), migrates it,
 loads N clicks (BENCH_CLICKS or --clicks, default 1,000,000), starts the web server as README's
 deployment runs it (--server, BENCH_SERVER), then runs bench_dashboard, bench_export,
-bench_intake and bench_freshness against it (the last two with the processing worker beside it),
-and with --compare-servers bench_servers. Figures go to stdout and
+bench_remap, bench_intake and bench_freshness against it (the last two with the processing worker
+beside it), and with --compare-servers bench_servers. Figures go to stdout and
 bench/results/bench-<UTC timestamp>.json. See BENCHMARKS.md.
 """
 
@@ -25,6 +25,8 @@ from bench_freshness import run_freshness
 from bench_freshness import summary_lines as freshness_lines
 from bench_intake import run_intake
 from bench_intake import summary_lines as intake_lines
+from bench_remap import run_remap
+from bench_remap import summary_lines as remap_lines
 from bench_servers import DEFAULT_SPECS, make_server, run_servers
 from bench_servers import summary_lines as servers_lines
 from load_clicks import endpoint_ids, load
@@ -70,6 +72,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-dashboard", action="store_true")
     parser.add_argument("--skip-intake", action="store_true", help="webhook intake (needs wrk)")
     parser.add_argument("--skip-freshness", action="store_true", help="webhook to stats API delay")
+    parser.add_argument("--skip-remap", action="store_true", help="unifying the busiest campaigns")
     parser.add_argument(
         "--server",
         default=os.environ.get("BENCH_SERVER") or DEFAULT_SERVER,
@@ -136,8 +139,10 @@ def main() -> int:
         print(f"Loading {args.clicks:,} clicks", flush=True)
         with pg.connect(DATABASE) as conn:
             results["load"] = load(conn, args.clicks, endpoint_ids(conn))
-        # A bulk load bypasses intake, so the rollups are computed afterwards, as after a
-        # restore or an import: the command a deployment would run.
+        # A bulk load bypasses intake, so its campaigns get their canonical campaigns and the
+        # rollups are computed afterwards, as after a restore or an import: the commands a
+        # deployment would run.
+        manage(env, "remap_campaigns")
         print("Rebuilding the rollups", flush=True)
         rebuild_started = time.monotonic()
         manage(env, "rebuild_rollups", timeout=3 * 3600)
@@ -162,6 +167,9 @@ def main() -> int:
             )
         if not args.skip_export:
             results["export"] = run_export(server, session)
+        if not args.skip_remap:
+            print("Remap: unifying the busiest campaign of each sender, 3 runs", flush=True)
+            results["remap"] = run_remap(server.base_url, token, env, lambda: pg.connect(DATABASE))
         if not args.skip_intake:
             print("Intake: wrk, worker drain, pgbench, open loop", flush=True)
             results["intake"] = run_intake(server, pg, DATABASE, env, endpoints, WORK_DIR)
@@ -218,7 +226,8 @@ def print_summary(results: dict) -> None:
         print(f"\nexport {e['rows']:,} rows: {e['total_seconds']} s, first byte "
               f"{e['first_byte_seconds']} s, {e['mb']} MB, worker RSS {e['rss_start_mb']} -> "
               f"peak {e['rss_peak_mb']} MB (+{e['rss_growth_mb']} MB)")  # fmt: skip
-    lines = intake_lines(results.get("intake")) + freshness_lines(results.get("freshness"))
+    lines = remap_lines(results.get("remap"))
+    lines += intake_lines(results.get("intake")) + freshness_lines(results.get("freshness"))
     for line in lines + servers_lines(results.get("servers")):
         print(line)
 
