@@ -173,9 +173,13 @@ def test_heyoo_bot_flag_is_the_senders_verdict(client, heyoo_endpoint):
     "user_agent",
     [
         "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
         "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
         "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/120.0.0.0",
         "python-requests/2.31.0",
+        "curl/8.4.0",
     ],
 )
 def test_a_crawler_user_agent_is_a_bot(client, heyoo_endpoint, user_agent):
@@ -184,12 +188,20 @@ def test_a_crawler_user_agent_is_a_bot(client, heyoo_endpoint, user_agent):
     assert Click.objects.get().bot_reason == BotReason.USER_AGENT
 
 
-def test_a_browser_user_agent_is_a_person(client, heyoo_endpoint):
-    chrome = (
+@pytest.mark.parametrize(
+    "user_agent",
+    [
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
-        " Chrome/131.0.0.0 Safari/537.36"
-    )
-    post_webhook(client, heyoo_endpoint, _heyoo_click(ua=chrome))
+        " Chrome/131.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15"
+        " (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"
+        " Chrome/126.0.0.0 Mobile Safari/537.36",
+        "",
+    ],
+)
+def test_a_browser_user_agent_is_a_person(client, heyoo_endpoint, user_agent):
+    post_webhook(client, heyoo_endpoint, _heyoo_click(ua=user_agent))
 
     assert Click.objects.get().bot_reason == BotReason.HUMAN
 

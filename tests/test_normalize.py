@@ -308,30 +308,6 @@ def test_referer_full_url_drops_direct():
     assert n.referer_full_url("https://www.linkedin.com/") == "https://www.linkedin.com/"
 
 
-# --- bots -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "user_agent",
-    [
-        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
-        "curl/8.4.0",
-        "python-requests/2.32.3",
-        "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
-        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/120.0.0.0",
-    ],
-)
-def test_crawlers_and_http_libraries_are_bots(user_agent):
-    assert n.is_bot_user_agent(user_agent) is True
-
-
-@pytest.mark.parametrize("user_agent", [CHROME_UA, IPHONE_UA, ANDROID_UA, ""])
-def test_browsers_are_not_bots(user_agent):
-    assert n.is_bot_user_agent(user_agent) is False
-
-
 # --- ip -------------------------------------------------------------------------------------
 
 

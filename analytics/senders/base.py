@@ -78,6 +78,8 @@ class ClickData:
     is_bot: bool = False
     ip: str | None = None
     user_agent: str = ""
+    # When the sender sent the e-mail this click came from, where it says (analytics.bots).
+    sent_at: datetime | None = None
     utm_source: str = ""
     utm_medium: str = ""
     utm_campaign: str = ""

@@ -18,11 +18,8 @@ def parse_click_object(
     occurred_at, raw_time = timestamp(click, "timestamp", path, zone)
     url = text(click, "url")
     user_agent = text(click, "ua")
-    # The sender's own bot verdict wins; without one, judge by the user agent.
-    if isinstance(click.get("bot"), bool):
-        bot = flag(click, "bot")
-    else:
-        bot = bool(user_agent) and n.is_bot_user_agent(user_agent)
+    # Only the sender's own verdict; clicktrack's rules judge the rest (analytics.bots).
+    bot = isinstance(click.get("bot"), bool) and flag(click, "bot")
     referer_url = text(click, "refererUrl")
     return ClickData(
         click_key=click_key(click_id),

@@ -103,4 +103,6 @@ SPEC = SenderSpec(
     shape_error=_SHAPE_ERROR,
     auth=HmacSignature("Dub-Signature"),
     demo_secret_prefix="whsec_",
+    # Dub drops bots by user agent before sending, but keeps app deep links (okhttp, …).
+    filters_bots_itself=True,
 )

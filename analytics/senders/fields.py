@@ -121,6 +121,16 @@ def timestamp(parent: dict, key: str, path: str, zone: ZoneInfo) -> tuple[dateti
     return moment, raw
 
 
+def optional_timestamp(parent: dict, key: str, path: str, zone: ZoneInfo) -> datetime | None:
+    """Like ``timestamp``, for a time the click does not depend on: None when missing or bad."""
+    if parent.get(key) in (None, ""):
+        return None
+    try:
+        return timestamp(parent, key, path, zone)[0]
+    except PayloadError:
+        return None
+
+
 def derived_key(*parts: object) -> str:
     """A click key for senders that give no click id: a hash of the fields that identify it."""
     joined = "\x1f".join("" if part is None else str(part) for part in parts)

@@ -141,15 +141,6 @@ _UNKNOWN = frozenset({"", "unknown", "n/a", "na", "none", "null", "undefined", "
 # ...except "NA" where codes are sent: North America, Namibia, a region code such as Naples'.
 _UNKNOWN_CODE = _UNKNOWN - {"na"}
 
-# Crawlers, link unfurlers, monitors and HTTP libraries: none of them is a person clicking.
-_BOT_PATTERN = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|scrap|preview|facebookexternalhit|embedly|whatsapp|"
-    r"headless|phantomjs|lighthouse|pingdom|uptime|monitor|python-requests|python-urllib|"
-    r"aiohttp|httpx|curl/|wget/|go-http-client|okhttp|java/|libwww|httpclient|axios|node-fetch|"
-    r"postman|insomnia",
-    re.IGNORECASE,
-)
-
 
 def _fold(value: str) -> str:
     stripped = unicodedata.normalize("NFKD", value)
@@ -246,10 +237,6 @@ def referer_full_url(referer_url: str) -> str:
     """The referring URL; '' for ``(direct)`` (the host says it) and for "Unknown"."""
     folded = referer_url.strip().lower()
     return "" if folded == "(direct)" or folded in _UNKNOWN else referer_url
-
-
-def is_bot_user_agent(user_agent: str) -> bool:
-    return bool(_BOT_PATTERN.search(user_agent.strip()))
 
 
 def ip_address(value: str) -> str | None:

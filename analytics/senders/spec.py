@@ -168,6 +168,9 @@ class SenderSpec:
     default_time_zone: str = "UTC"
     # How the sender's secrets start (whsec_…), so demo endpoints look like real ones.
     demo_secret_prefix: str = ""
+    # The sender drops bots before it sends (Dub): its verdict stands, so counts agree with its
+    # own dashboard; clicktrack's rules (analytics.bots) are not applied on top.
+    filters_bots_itself: bool = False
 
     def __post_init__(self) -> None:
         if not _KEY.match(self.key):

@@ -12,6 +12,7 @@ from analytics.senders.fields import (
     derived_key,
     load_json,
     obj,
+    optional_timestamp,
     required_text,
     text,
     timestamp,
@@ -74,6 +75,8 @@ def _event(item: object, path: str, zone: ZoneInfo) -> Event:
                 text(prospect, "country"), text(prospect, "state"), text(prospect, "city")
             ),
             campaign=campaign,
+            # When the last e-mail went out: a click seconds later is a mail scanner's.
+            sent_at=optional_timestamp(prospect, "last_contacted", prospect_path, zone),
             recipient=ContactData(
                 email=email,
                 external_id=prospect_id,
