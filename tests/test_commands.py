@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 EXPORT_HEADER = (
     "id,occurred_at,sender,external_id,canonical_campaign_id,canonical_campaign,campaign,"
     "campaign_external_id,url,country,region,city,"
-    "continent,latitude,longitude,device,browser,os,referer,referer_url,is_qr,is_bot,is_unique,"
+    "continent,latitude,longitude,device,browser,os,referer,referer_url,is_qr,is_bot,bot_reason,"
+    "is_unique,"
     "recipient_email,sharer_email,utm_source,utm_medium,utm_campaign"
 )
 
@@ -335,6 +336,7 @@ def test_export_row_carries_the_normalized_click(four_clicks):
         "referer_url": "",
         "is_qr": "false",
         "is_bot": "false",
+        "bot_reason": "",
         "is_unique": "true",
         "recipient_email": "test@testdomain.com",
         "sharer_email": "",

@@ -450,6 +450,7 @@ def test_report_zip_has_the_summary_the_series_and_every_dimension(marketer_clie
         "browser.csv",
         "os.csv",
         "city.csv",
+        "bot_reason.csv",
     ]
     summary = {row[0]: row[1:] for row in csv_table(archive.read("summary.csv"))}
     assert summary["clicks"] == ["6", "0", ""]
@@ -458,5 +459,10 @@ def test_report_zip_has_the_summary_the_series_and_every_dimension(marketer_clie
     assert summary["qr_share"] == ["0.1667", "0", ""]
     assert summary["period_start"][:2] == ["2026-10-01T00:00:00+00:00", "2026-08-31T00:00:00+00:00"]
     assert csv_table(archive.read("sender.csv"))[1:] == [["dub", "Dub", "6", "5", "1"]]
+    # The bots-and-scanners split counts bots whatever the bot rule, people as the empty value.
+    assert csv_table(archive.read("bot_reason.csv"))[1:] == [
+        ["", "Human", "6", "5", "0.8571"],
+        ["user_agent", "Crawler user agent", "1", "1", "0.1429"],
+    ]
     country = marketer_client.get(f"/export/report.csv?dimension=country&{OCTOBER}")
     assert archive.read("country.csv") == country.content
