@@ -185,10 +185,10 @@ def lock() -> None:
     campaign a batch stored, and a batch after it sees the new rules. Take it before writing
     anything, so a batch waiting on a campaign row this transaction locked cannot deadlock.
     """
-    from analytics.intake import _LOCK_KEY  # intake imports this module through intake_rows
+    from analytics.intake import LOCK_KEY  # intake imports this module through intake_rows
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
 def remap() -> Remapped:

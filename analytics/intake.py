@@ -24,8 +24,9 @@ from analytics.senders import Event, PayloadError, parser_for
 
 logger = logging.getLogger(__name__)
 
-# pg_advisory_xact_lock key of the intake's writers ("clicktrack intake" as a number).
-_LOCK_KEY = 7_215_022_611
+# pg_advisory_xact_lock key of the intake's writers ("clicktrack intake" as a number); taken
+# by whatever must not interleave with a batch (campaign re-mapping, the reliability bench).
+LOCK_KEY = 7_215_022_611
 
 # The outcome columns set on each delivery, with their PostgreSQL types (_save_outcomes).
 _OUTCOME_FIELDS = {
@@ -76,7 +77,7 @@ def process(delivery_ids: Iterable[int]) -> Outcome:
 
 def _lock() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
 def _process(deliveries: list[Delivery]) -> Outcome:

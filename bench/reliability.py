@@ -254,7 +254,7 @@ def kill_mid_batch(sc: Scenario, wait: float = 15.0) -> dict[str, object]:
     follows rolls the batch back. Otherwise the worker is thawed and tried again 2 ms later;
     after ``wait`` seconds it is killed regardless (and the check says so).
     """
-    from analytics.intake import _LOCK_KEY
+    from analytics.intake import LOCK_KEY
 
     query = """
         SELECT a.pid, a.state, left(a.query, 100),
@@ -263,7 +263,7 @@ def kill_mid_batch(sc: Scenario, wait: float = 15.0) -> dict[str, object]:
         WHERE l.locktype = 'advisory' AND l.granted
           AND l.classid = %s AND l.objid = %s AND l.objsubid = 1
     """
-    key = (_LOCK_KEY >> 32, _LOCK_KEY & 0xFFFFFFFF)
+    key = (LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF)
     worker_pid = sc.worker.pid
     assert worker_pid is not None, "the processing worker is not running"
     with sc.connect() as conn:
