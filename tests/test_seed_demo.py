@@ -17,7 +17,15 @@ from django.utils import timezone
 
 from analytics.bot_reasons import BotReason
 from analytics.management.commands import seed_demo as seed_demo_command
-from analytics.models import Campaign, Click, Delivery, Link, Sender, WebhookEndpoint
+from analytics.models import (
+    Campaign,
+    CanonicalCampaign,
+    Click,
+    Delivery,
+    Link,
+    Sender,
+    WebhookEndpoint,
+)
 from analytics.senders import ClickData, parser_for
 from clicktrack.demo import data as dd
 from clicktrack.demo import demo_deliveries, js_json
@@ -65,6 +73,20 @@ def test_seed_demo_clicks_look_like_real_traffic(seeded):
     assert clicks.filter(is_bot=True).exists()
     assert clicks.filter(is_qr=True).exists()
     assert 0 < clicks.filter(is_unique=True).count() < clicks.count()  # people click again
+
+
+def test_seed_demo_unifies_black_friday_across_three_tools(seeded):
+    call_command("seed_demo", clicks=20, days=10, seed=8, stdout=io.StringIO())  # no second one
+
+    black_friday = CanonicalCampaign.objects.get(name="Black Friday", is_automatic=False)
+    assert black_friday.rules.count() == 2
+    # Both runs' Heyoo campaigns (ids are drawn from each seed) land in it, by name.
+    members = set(black_friday.campaigns.values_list("sender", "name"))
+    assert members == {
+        ("dub", "black-friday"),
+        ("heyoo", "Black Friday Deals"),
+        ("opptima", "Black Friday LatAm"),
+    }
 
 
 def test_seed_demo_creates_one_endpoint_per_sender_and_reuses_them(seeded):

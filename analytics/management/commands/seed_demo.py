@@ -9,8 +9,8 @@ from django.db import connection
 from django.utils import timezone
 from tqdm import tqdm
 
-from analytics import acceptance, intake, rollups
-from analytics.models import Click, Delivery, WebhookEndpoint
+from analytics import acceptance, campaigns, intake, rollups
+from analytics.models import CampaignRule, CanonicalCampaign, Click, Delivery, WebhookEndpoint
 from analytics.senders import SENDERS
 from analytics.spool import RawDelivery
 from clicktrack.demo import demo_deliveries
@@ -81,6 +81,7 @@ class Command(BaseCommand):
         bar.close()
         # What update_rollups would do next: the dashboards then read rollups at once.
         rollups.update()
+        _unify_black_friday()
         elapsed = time.perf_counter() - started
 
         self.stdout.write(
@@ -94,6 +95,23 @@ class Command(BaseCommand):
             for error in errors[:10]:
                 self.stderr.write(error)
             raise CommandError(f"{len(errors)} demo deliveries failed; see Delivery.error.")
+
+
+def _unify_black_friday() -> None:
+    """One unified campaign to show how rules work ("Black Friday" in three tools); the demo's
+    other shared utm_campaign is left as a suggestion on the unify page."""
+    if CanonicalCampaign.objects.filter(name="Black Friday", is_automatic=False).exists():
+        return
+    black_friday = CanonicalCampaign(name="Black Friday")
+    campaigns.save(black_friday)
+    Field, Match = CampaignRule.Field, CampaignRule.Match
+    for field, match, pattern in (
+        (Field.NAME, Match.PREFIX, "Black Friday"),
+        (Field.UTM_CAMPAIGN, Match.IEXACT, "black-friday"),
+    ):
+        rule = CampaignRule(canonical=black_friday, field=field, match=match, pattern=pattern,
+                            priority=campaigns.next_priority())  # fmt: skip
+        campaigns.save(rule)
 
 
 def _raw(endpoint: WebhookEndpoint, body: bytes) -> RawDelivery:
