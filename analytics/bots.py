@@ -88,6 +88,8 @@ def bursts(visits: Iterable[Visit]) -> set[object]:
             by_recipient.setdefault(visit.recipient, []).append(visit)
     found: set[object] = set()
     for own in by_recipient.values():
+        if len(own) < 2:
+            continue  # most recipients of a batch: one click, no burst
         own.sort(key=lambda visit: visit.occurred_at)
         first = 0
         for last, visit in enumerate(own):
@@ -100,6 +102,8 @@ def bursts(visits: Iterable[Visit]) -> set[object]:
 
 
 def is_scanner_referer(referer: str) -> bool:
+    if not referer or referer == "(direct)":
+        return False
     host = referer.lower().removeprefix("www.")
     return any(host == known or host.endswith("." + known) for known in SCANNER_REFERERS)
 

@@ -58,16 +58,22 @@ def required_text(parent: dict, key: str, path: str) -> str:
 def text(parent: dict, key: str, max_length: int | None = None) -> str:
     """A descriptive string: numbers are stringified, anything else is treated as unknown."""
     value = parent.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if type(value) is str:  # the common case, first: parsers call this for most fields
+        result = clean(value)
+    elif isinstance(value, bool) or not isinstance(value, int | float):
         return ""
-    result = clean(str(value))
+    else:
+        result = clean(str(value))
     return result[:max_length] if max_length else result
 
 
 def clean(value: str) -> str:
     # PostgreSQL text cannot hold NUL; lone surrogates cannot be encoded as UTF-8.
-    value = value.replace("\x00", "").strip()
-    return value.encode("utf-8", "replace").decode("utf-8")
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if value.isascii():  # no surrogates possible: skip the round trip
+        return value.strip()
+    return value.strip().encode("utf-8", "replace").decode("utf-8")
 
 
 def scalar(value: object) -> str | int | float | bool | None:

@@ -3,7 +3,7 @@
 import ipaddress
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 import pycountry
@@ -160,6 +160,7 @@ def _country_index() -> dict[str, str]:
     return index
 
 
+@lru_cache(maxsize=4096)  # free-text names repeat (every prospect of a list in "Germany")
 def country_code(value: str) -> str:
     """ISO 3166-1 alpha-2 from a code or a free-text name; empty when it names no country."""
     value = value.strip()
@@ -252,7 +253,12 @@ def utm(given: dict, *urls: str) -> dict[str, str]:
     Each parameter is taken from the first place that has it: ``given``, then each URL in turn
     (the clicked URL, then e.g. the link's destination).
     """
-    queries = [_query(url) for url in urls]
+    # Most URLs carry no UTM parameters: checked for cheaply, parsed only when asked.
+    queries = (
+        [_query(url) for url in urls if "utm_" in url]
+        if not all(given.get(key) for key in ("utm_source", "utm_medium", "utm_campaign"))
+        else []
+    )
 
     def from_urls(key: str) -> str:
         # parse_qs drops empty values: a parameter present is one with a value.
