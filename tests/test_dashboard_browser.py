@@ -1,42 +1,24 @@
 """The marketers' dashboard in a real browser: sign in, read the numbers, filter by chart and table.
 
-Runs Debian's chromium through Playwright against pytest-django's live server. Skipped when
-chromium or playwright is missing (CI installs chromium first). Screenshots land in
-var/screenshots/ (git-ignored).
+Runs Debian's chromium through Playwright against pytest-django's live server (the harness is
+``tests/browser.py``). Screenshots land in var/screenshots/ (git-ignored).
 """
 
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from analytics.models import Campaign, Sender
+from tests.browser import SCREENSHOTS, assert_clean, browser_page, wait_loaded
 
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip("chromium is not installed", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
-TIMEOUT_MS = 15_000
+__all__ = ["browser_page"]  # a fixture, used by name
 
 # The live server answers from another thread, so the test's data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def clicks(make_click):
     """Ten human clicks in the last 7 days (US 5, DE 3, CO 2) and one bot."""
     spring = Campaign.objects.create(sender=Sender.DUB, external_id="spring", name="Spring Sale")
@@ -60,49 +42,6 @@ def clicks(make_click):
         when = now - timedelta(hours=11 * n)
         make_click(when, country=country, device=device, campaign=campaign)
     make_click(now - timedelta(hours=2), country="US", device="desktop", is_bot=True)
-
-
-@pytest.fixture
-def browser_page(live_server, marketer, clicks, monkeypatch):
-    """(page, errors): a signed-out chromium page at 1280x900 and its console errors so far.
-
-    The user and the clicks exist before Playwright starts: its event loop makes Django refuse
-    ORM calls from this thread. DJANGO_ALLOW_ASYNC_UNSAFE, set only while the browser runs,
-    lets any later ORM call in the test through.
-    """
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on(
-                "console",
-                lambda msg: (
-                    errors.append(f"console: {msg.text} ({msg.location.get('url')})")
-                    if msg.type == "error"
-                    else None
-                ),
-            )
-            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-            yield page, errors
-        finally:
-            browser.close()
-
-
-def wait_loaded(page) -> None:
-    page.wait_for_selector('body[data-loaded="true"]', state="attached")
-    # Chart.js animates each update; clicks hit-test the bars where they are drawn right now.
-    page.wait_for_function(
-        """() => [...document.querySelectorAll("canvas")].every((canvas) => {
-            const chart = Chart.getChart(canvas);
-            return !chart || !Chart.animator.running(chart);
-        })"""
-    )
 
 
 def summary_clicks(page) -> str:
@@ -159,7 +98,7 @@ def click_bar(page, canvas_id: str, label: str) -> None:
 
 
 def test_dashboard_shows_the_numbers_and_filters_by_chart_and_table(browser_page, live_server):
-    page, console_errors = browser_page
+    page, problems = browser_page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     # Sign in through the real login page; it sends the marketer on to the dashboard.
@@ -232,4 +171,4 @@ def test_dashboard_shows_the_numbers_and_filters_by_chart_and_table(browser_page
     assert_canvas_drawn(page, "#chart-country")
     page.screenshot(path=str(SCREENSHOTS / "dashboard-mobile.png"), full_page=True)
 
-    assert [e for e in console_errors if "favicon" not in e] == []
+    assert_clean(problems)
