@@ -1,3 +1,4 @@
+import os
 import signal
 import threading
 import time
@@ -40,6 +41,13 @@ class Command(BaseCommand):
             help="Seconds to wait after a partial batch, so the next one is fuller (default 0.05).",
         )
         parser.add_argument(
+            "--nice",
+            type=int,
+            default=10,
+            help="Lower the worker's CPU priority by this much, so the web server's answers to "
+            "senders come first on a shared host (default 10; 0 keeps it).",
+        )
+        parser.add_argument(
             "--rollup-interval",
             type=float,
             default=1.0,
@@ -52,6 +60,10 @@ class Command(BaseCommand):
         if options["once"]:
             self._drain()
             return
+        if options["nice"]:
+            # Answering senders comes first: on a busy host the web server gets the CPU and
+            # processing lags (the queue absorbs it), never the other way round.
+            os.nice(options["nice"])
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop)
         # Rollups are mostly PostgreSQL's work and parsing is Python's: in a thread of their own
