@@ -261,6 +261,9 @@ def _update_sql() -> str:
         for grain in sorted(grains)
     )
     pending = PendingRollup._meta.db_table
+    # The batch's clicks by primary key (= ANY of an array): joined to the DELETE's RETURNING,
+    # whose size the planner cannot guess, they were read by hashing the whole click table:
+    # 0.2 s per update at 600k clicks whatever the batch, growing with the table.
     return f"""
         WITH batch AS (
             DELETE FROM {pending} WHERE click_id IN (
@@ -270,7 +273,7 @@ def _update_sql() -> str:
             )
             RETURNING click_id
         ), batch_clicks AS MATERIALIZED (
-            SELECT c.* FROM {_CLICKS} c JOIN batch ON batch.click_id = c.id
+            SELECT c.* FROM {_CLICKS} c WHERE c.id = ANY (ARRAY(SELECT click_id FROM batch))
         ), added AS ({_insert_sql(cells)} RETURNING 1)
         SELECT count(*) FROM batch
     """
