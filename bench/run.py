@@ -2,10 +2,10 @@
 
 Starts a scratch PostgreSQL under var/bench/ (never the developer's var/pgdata), migrates it,
 loads N clicks (BENCH_CLICKS or --clicks, default 1,000,000), starts the web server as README's
-deployment runs it (--server, BENCH_SERVER), then runs bench_dashboard, bench_export,
-bench_remap, bench_intake and bench_freshness against it (the last two with the processing worker
-beside it), and with --compare-servers bench_servers. Figures go to stdout and
-bench/results/bench-<UTC timestamp>.json. See BENCHMARKS.md.
+deployment runs it (--server, BENCH_SERVER), then runs bench_dashboard, bench_anchor (when chdb
+and duckdb are installed), bench_export, bench_remap, bench_intake and bench_freshness against it
+(the last two with the processing worker beside it), and with --compare-servers bench_servers.
+Figures go to stdout and bench/results/bench-<UTC timestamp>.json. See BENCHMARKS.md.
 """
 
 import argparse
@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+from bench_anchor import run_anchor
+from bench_anchor import summary_lines as anchor_lines
 from bench_dashboard import run_dashboard
 from bench_export import run_export, storage
 from bench_freshness import run_freshness
@@ -73,6 +75,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-intake", action="store_true", help="webhook intake (needs wrk)")
     parser.add_argument("--skip-freshness", action="store_true", help="webhook to stats API delay")
     parser.add_argument("--skip-remap", action="store_true", help="unifying the busiest campaigns")
+    parser.add_argument(
+        "--skip-anchor", action="store_true", help="the page's answers from chDB and DuckDB"
+    )
     parser.add_argument(
         "--server",
         default=os.environ.get("BENCH_SERVER") or DEFAULT_SERVER,
@@ -165,6 +170,11 @@ def main() -> int:
                 args.pages,
                 args.baseline_reps,
             )
+        if not args.skip_anchor:
+            # Before export, remap and intake: the clicks are still those the load wrote.
+            results["anchor"] = run_anchor(
+                server.base_url, token, lambda: pg.connect(DATABASE), WORK_DIR
+            )
         if not args.skip_export:
             results["export"] = run_export(server, session)
         if not args.skip_remap:
@@ -226,7 +236,7 @@ def print_summary(results: dict) -> None:
         print(f"\nexport {e['rows']:,} rows: {e['total_seconds']} s, first byte "
               f"{e['first_byte_seconds']} s, {e['mb']} MB, worker RSS {e['rss_start_mb']} -> "
               f"peak {e['rss_peak_mb']} MB (+{e['rss_growth_mb']} MB)")  # fmt: skip
-    lines = remap_lines(results.get("remap"))
+    lines = anchor_lines(results.get("anchor")) + remap_lines(results.get("remap"))
     lines += intake_lines(results.get("intake")) + freshness_lines(results.get("freshness"))
     for line in lines + servers_lines(results.get("servers")):
         print(line)
