@@ -1,9 +1,18 @@
 from django.contrib.auth.decorators import login_required
+from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from analytics import api, campaign_views, health_views, views, webhooks
+from analytics import (
+    api,
+    api_docs,
+    campaign_views,
+    health_views,
+    live_views,
+    views,
+    webhooks,
+)
 from analytics.api_clicks import CampaignListView, ClickListView
 from analytics.api_errors import database_unavailable_as_503
 from analytics.report_views import clicks_csv, report_csv, report_zip
@@ -13,6 +22,8 @@ urlpatterns = [
     # Also without the slash: APPEND_SLASH would answer with a redirect, losing the POST body.
     path("webhooks/<str:sender>/<str:token>", webhooks.receive_webhook),
     path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
+    # Browsers ask for /favicon.ico on pages that name no icon (a 404 in the console otherwise).
+    path("favicon.ico", RedirectView.as_view(url=static("analytics/favicon.svg")), name="favicon"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("campaigns/", views.campaigns, name="campaigns"),
     path("campaigns/unify/", campaign_views.unify, name="campaigns-unify"),
@@ -44,6 +55,8 @@ urlpatterns = [
     ),
     path("breakdown/<str:dimension>/", views.breakdown_page, name="breakdown_page"),
     path("intake/", health_views.intake_health, name="intake-health"),
+    path("live/", live_views.live_page, name="live"),
+    path("api/stats/live/", live_views.LiveView.as_view(), name="api-stats-live"),
     path("api/stats/summary/", api.SummaryView.as_view(), name="api-stats-summary"),
     path("api/stats/timeseries/", api.TimeseriesView.as_view(), name="api-stats-timeseries"),
     path(
@@ -62,7 +75,7 @@ urlpatterns = [
     path(
         "api/docs/",
         database_unavailable_as_503(
-            login_required(SpectacularSwaggerView.as_view(url_name="api-schema"))
+            login_required(api_docs.SwaggerView.as_view(url_name="api-schema"))
         ),
         name="api-docs",
     ),

@@ -175,9 +175,14 @@ def test_24h_is_the_24_hours_up_to_now(schema, marketer_client):
     assert end - start == timedelta(hours=24)
 
 
-def test_12m_is_this_month_of_tz_and_the_11_before(schema, marketer_client):
-    assert "12m: this calendar month of tz and the 11 before." in parameter(
+def test_12m_is_this_month_so_far_and_the_11_before_against_the_same_days_a_year_earlier(
+    schema, marketer_client
+):
+    assert "12m: this calendar month so far and the 11 before." in parameter(
         schema, "/api/stats/summary/", "range"
+    )
+    assert "for month, last_month, ytd and 12m, the same days that many months earlier" in (
+        parameter(schema, "/api/stats/summary/", "range")
     )
 
     body, todays = _period(marketer_client, "range=12m", KOLKATA)
@@ -186,8 +191,17 @@ def test_12m_is_this_month_of_tz_and_the_11_before(schema, marketer_client):
         index = day.year * 12 + day.month - 1 + shift
         return date(index // 12, index % 12 + 1, 1)
 
+    # Never a day after today (the calendar year's remaining days were drawn as zeros).
     assert (body["period"]["start"], body["period"]["end"]) in {
-        (_midnight(month(d, -11), KOLKATA), _midnight(month(d, 1), KOLKATA)) for d in todays
+        (_midnight(month(d, -11), KOLKATA), _midnight(d + timedelta(days=1), KOLKATA))
+        for d in todays
+    }
+    assert (body["previous_period"]["start"], body["previous_period"]["end"]) in {
+        (
+            _midnight(month(d, -23), KOLKATA),
+            _midnight((d + timedelta(days=1)).replace(year=d.year - 1), KOLKATA),
+        )
+        for d in todays
     }
 
 
@@ -235,20 +249,32 @@ def test_custom_range_includes_both_days_of_tz_and_compares_with_as_many_days_be
 def test_from_and_to_are_required_with_custom_and_ignored_otherwise(schema, marketer_client):
     path = "/api/stats/summary/"
     assert parameter(schema, path, "from") == (
-        "First day of range=custom; required with it, ignored otherwise."
+        "First day of range=custom, 2000-01-01 or later; required with it, ignored otherwise."
     )
     assert parameter(schema, path, "to") == (
-        "Last day, included, of range=custom; required with it and not before from, "
-        "ignored otherwise."
+        "Last day, included, of range=custom; required with it, not before from and "
+        "not after tomorrow in tz, ignored otherwise."
     )
+    tomorrow = timezone.now().astimezone(ZoneInfo("Pacific/Kiritimati")).date() + timedelta(1)
 
     missing = marketer_client.get(f"{path}?range=custom&to=2026-10-31")
     backwards = marketer_client.get(f"{path}?range=custom&from=2026-10-31&to=2026-10-01")
+    too_old = marketer_client.get(f"{path}?range=custom&from=1999-12-31&to=2026-10-01")
+    future = marketer_client.get(
+        f"{path}?range=custom&from=2026-10-01&to={tomorrow + timedelta(1)}&tz=Pacific/Kiritimati"
+    )
+    latest = marketer_client.get(
+        f"{path}?range=custom&from=2026-10-01&to={tomorrow}&tz=Pacific/Kiritimati"
+    )
     ignored = marketer_client.get(f"{path}?range=7d&from=soon&to=later")
 
-    assert missing.status_code == backwards.status_code == 400
-    assert missing.json() == {"detail": "from must be a date as YYYY-MM-DD, got ''."}
+    assert missing.status_code == backwards.status_code == too_old.status_code == 400
+    assert future.status_code == 400
+    assert missing.json() == {"detail": "from must be a date as YYYY-MM-DD, got an empty value."}
     assert backwards.json() == {"detail": "to must be on or after from."}
+    assert too_old.json() == {"detail": "from must be on or after 2000-01-01."}
+    assert future.json()["detail"].startswith(f"to must be on or before {tomorrow}")
+    assert latest.status_code == 200
     assert ignored.status_code == 200
 
 
@@ -269,7 +295,7 @@ def test_tz_sets_the_days_of_the_period_and_the_buckets(schema, marketer_client,
     assert kolkata["tz"] == "Asia/Kolkata"
     assert kolkata["current"][0]["t"] == "2026-10-01T00:00:00+05:30"
     assert marketer_client.get("/api/stats/summary/?tz=Mars/Olympus").json() == {
-        "detail": "tz must be an IANA time zone such as Europe/Berlin, got 'Mars/Olympus'."
+        "detail": "tz must be an IANA time zone such as Europe/Berlin, got “Mars/Olympus”."
     }
 
 
@@ -287,7 +313,8 @@ def test_tz_sets_the_days_of_the_period_and_the_buckets(schema, marketer_client,
 def test_the_bucket_follows_the_length_of_the_period(schema, marketer_client, query, bucket):
     # drf-spectacular lists the choices after the text.
     assert field(schema, "Timeseries", "bucket").startswith(
-        "hour for periods up to 2 days, day up to 92 days, week up to 200 days, month beyond."
+        "The bucket parameter; without it, hour for periods up to 2 days, day up to 92 days, "
+        "week up to 200 days, month beyond."
     )
 
     body = get(marketer_client, f"/api/stats/timeseries/?{query}")
@@ -508,7 +535,7 @@ def test_documented_errors_are_answered_with_a_detail(schema, marketer_client, d
     assert forbidden.status_code == 403
     assert forbidden.json()["detail"].startswith("Your account may not view analytics")
     assert (bad.status_code, unknown.status_code, no_page.status_code) == (400, 404, 404)
-    assert bad.json() == {"detail": "bots must be 'exclude' or 'include', got 'some'."}
+    assert bad.json() == {"detail": "bots must be exclude or include, got “some”."}
     assert unknown.json()["detail"].startswith("Unknown dimension 'shoe_size'; use one of campaign")
     assert no_page.json() == {"detail": "Invalid page."}
 
@@ -527,7 +554,7 @@ def test_readme_lists_every_endpoint_and_parameter_of_the_schema(schema):
     for path in schema["paths"]:
         assert f"GET {path.replace('{dimension}', '<dimension>')}" in section, path
     parameters = ("range", "from", "to", "tz", "bots", *DIMENSIONS, "sender_campaign")
-    for name in (*parameters, "limit", "page_size", "page"):
+    for name in (*parameters, "bucket", "limit", "page_size", "page"):
         assert f"`{name}`" in section, name
     for pagination in (ClickCursorPagination, CampaignPagination):
         assert f"`page_size` {pagination.page_size} by default, up to " in section
@@ -547,3 +574,53 @@ def test_readme_breakdown_example_adds_up():
     )
     for row in [*body["rows"], body["other"]]:
         assert row["share"] == round(row["clicks"] / total, 4), row
+
+
+# --- bucket, partial, steps ---------------------------------------------------------------------
+
+
+def test_bucket_picks_the_granularity_and_refuses_too_many_points(
+    schema, marketer_client, make_click
+):
+    text = parameter(schema, "/api/stats/timeseries/", "bucket")
+    assert "weeks start on Monday" in text
+    assert "hour is refused for periods longer than 31 days" in text
+    assert "the answer's buckets lists those allowed" in text
+    make_click(datetime(2026, 10, 13, 9, tzinfo=UTC))  # a Tuesday
+
+    weeks = get(marketer_client, f"/api/stats/timeseries/?{OCTOBER}&tz=UTC&bucket=week")
+    hours = marketer_client.get(f"/api/stats/timeseries/?{OCTOBER}&bucket=hour&range=90d")
+
+    assert weeks["bucket"] == "week"
+    assert weeks["buckets"] == ["hour", "day", "week", "month"]
+    assert weeks["current"][0]["t"] == "2026-09-28T00:00:00+00:00"
+    assert [p["clicks"] for p in weeks["current"]][2] == 1
+    assert hours.status_code == 400
+    assert hours.json()["detail"].startswith("bucket=hour would draw too many points")
+
+
+def test_the_running_bucket_is_marked_partial_and_later_ones_left_out(schema, marketer_client):
+    assert field(schema, "TimeseriesPoint", "partial").startswith(
+        "Present and true on the bucket still running"
+    )
+    assert field(schema, "Timeseries", "current").startswith(
+        "Every bucket of the period that has started"
+    )
+
+    body = get(marketer_client, "/api/stats/timeseries/?range=today&tz=UTC")
+
+    now = timezone.now()
+    assert len(body["current"]) == now.hour + 1
+    assert body["current"][-1]["partial"] is True
+    assert not any("partial" in point for point in body["current"][:-1])
+
+
+def test_summary_steps_are_the_periods_before_and_after(schema, marketer_client):
+    assert field(schema, "Steps", "next").startswith("The range of the same length just after")
+
+    body = get(marketer_client, f"/api/stats/summary/?{OCTOBER}")
+
+    assert body["steps"] == {
+        "previous": {"range": "custom", "from": "2026-09-01", "to": "2026-09-30"},
+        "next": {"range": "custom", "from": "2026-11-01", "to": "2026-11-30"},
+    }

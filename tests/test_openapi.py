@@ -9,10 +9,11 @@ FILTERS = {"range", "from", "to", "tz", "bots", "sender_campaign"} | {
 }
 ENDPOINTS = {
     "/api/stats/summary/": FILTERS,
-    "/api/stats/timeseries/": FILTERS,
+    "/api/stats/timeseries/": FILTERS | {"bucket"},
     "/api/stats/breakdown/{dimension}/": FILTERS | {"dimension", "limit"},
     "/api/clicks/": FILTERS | {"cursor", "page_size"},
     "/api/campaigns/": FILTERS | {"page", "page_size"},
+    "/api/stats/live/": {"bots"},
 }
 
 
@@ -71,6 +72,7 @@ def test_schema_describes_the_response_shapes(schema):
     assert set(components["Summary"]["properties"]) == {
         "period",
         "previous_period",
+        "steps",
         "current",
         "previous",
         "change",

@@ -33,6 +33,7 @@ OPERATIONS = [
     "/api/stats/breakdown/{dimension}/",
     "/api/clicks/",
     "/api/campaigns/",
+    "/api/stats/live/",
 ]
 CHECKS = [
     not_a_server_error,

@@ -198,7 +198,7 @@ class DeliveryAdmin(LargeTableAdmin):
     @admin.display(description="body")
     def formatted_body(self, delivery: Delivery) -> str:
         return format_html(
-            '<pre class="delivery-body" style="white-space: pre-wrap; margin: 0">{}</pre>',
+            '<pre class="delivery-body">{}</pre>',
             pretty_body(bytes(delivery.body)),
         )
 
