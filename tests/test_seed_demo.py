@@ -103,6 +103,18 @@ def test_seed_demo_creates_one_endpoint_per_sender_and_reuses_them(seeded):
     assert endpoints.get(sender="opptima").time_zone == "America/Bogota"
 
 
+def test_seed_demo_reports_progress_when_output_is_not_a_terminal(seeded):
+    _, output = seeded  # call_command writes to a StringIO: no terminal, no progress bar
+
+    progress = re.findall(r"^Seeding demo data: +(\d+)% \((\d+) of (\d+) clicks", output, re.M)
+    percents = [int(percent) for percent, *_ in progress]
+    # A line in every tenth of the way (and every few seconds), ending at 100%.
+    assert {percent // 10 for percent in percents} >= set(range(1, 11))
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert {int(total) for *_, total in progress} == {CLICKS}
+    assert output.index("100%") < output.index("Seeded ")
+
+
 def test_seed_demo_if_empty_adds_nothing_once_clicks_exist(seeded):
     before = Click.objects.count(), Delivery.objects.count()
     out = io.StringIO()

@@ -1,10 +1,9 @@
-import itertools
 import sys
 import time
 import uuid
 from collections import Counter
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.db import connection
 from django.utils import timezone
 from tqdm import tqdm
@@ -56,18 +55,25 @@ class Command(BaseCommand):
             return
         endpoints = {sender: _demo_endpoint(sender) for sender in SENDERS}
         clicks = options["clicks"]
-        # The bar is for people watching; under make, CI or a pipe it would only add noise.
+        started = time.perf_counter()
+        self.stdout.write(f"Generating {clicks} demo clicks over {options['days']} days…")
+        self.stdout.flush()
+        # Generated up front (pure, a few seconds for 20,000 clicks) so progress is exact.
+        deliveries = list(demo_deliveries(clicks, options["days"], timezone.now(), options["seed"]))
+        # The bar is for people watching; under make, CI or a pipe, lines say how far it got.
         bar = tqdm(
-            total=clicks,
-            unit=" clicks",
+            total=len(deliveries),
+            unit=" deliveries",
             file=sys.stderr,
             disable=not sys.stderr.isatty(),
         )
+        progress = _Progress(self.stdout, len(deliveries), clicks, quiet=not bar.disable)
         totals: Counter[str] = Counter()
         errors: list[str] = []
-        started = time.perf_counter()
-        stream = demo_deliveries(clicks, options["days"], timezone.now(), options["seed"])
-        while chunk := list(itertools.islice(stream, _CHUNK)):
+        # At least ~20 chunks, so a small demo reports progress too.
+        size = max(1, min(_CHUNK, -(-len(deliveries) // 20)))
+        for first in range(0, len(deliveries), size):
+            chunk = deliveries[first : first + size]
             # Accepted as the webhook view accepts them, then processed as the worker does.
             ids = acceptance.insert_deliveries(
                 [_raw(endpoints[sender], body) for sender, body, _ in chunk], spooled=False
@@ -77,7 +83,8 @@ class Command(BaseCommand):
             totals.update(outcome.deliveries)
             totals["deliveries"] += outcome.total
             totals["clicks"] += outcome.clicks_created
-            bar.update(outcome.clicks_created)
+            bar.update(len(chunk))
+            progress.update(len(chunk), totals["clicks"])
         bar.close()
         # What update_rollups would do next: the dashboards then read rollups at once.
         rollups.update()
@@ -95,6 +102,35 @@ class Command(BaseCommand):
             for error in errors[:10]:
                 self.stderr.write(error)
             raise CommandError(f"{len(errors)} demo deliveries failed; see Delivery.error.")
+
+
+class _Progress:
+    """Progress lines for output that is not a terminal: one each tenth of the way, and at
+    least every few seconds, so a log shows the seeding is alive and how far it got."""
+
+    EVERY_SECONDS = 2.0
+
+    def __init__(self, out: OutputWrapper, deliveries: int, clicks: int, quiet: bool) -> None:
+        self.out, self.total, self.clicks, self.quiet = out, deliveries, clicks, quiet
+        self.done = 0
+        self.started = self.last_time = time.perf_counter()
+        self.last_tenth = 0
+
+    def update(self, deliveries: int, clicks_created: int) -> None:
+        self.done += deliveries
+        now = time.perf_counter()
+        percent = self.done * 100 // max(self.total, 1)
+        if self.quiet or (
+            percent // 10 == self.last_tenth and now - self.last_time < self.EVERY_SECONDS
+        ):
+            return
+        self.last_tenth, self.last_time = percent // 10, now
+        rate = clicks_created / max(now - self.started, 1e-9)
+        self.out.write(
+            f"Seeding demo data: {percent:3d}% ({clicks_created} of {self.clicks} clicks, "
+            f"{rate:.0f} clicks/s)"
+        )
+        self.out.flush()  # a pipe buffers stdout: a log should see each line as it happens
 
 
 def _unify_black_friday() -> None:
