@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from analytics import stats
 from analytics.api_schema import (
+    BUCKET_PARAMETER,
     DIMENSION_PARAMETER,
     ERROR_RESPONSES,
     FILTER_PARAMETERS,
@@ -18,7 +19,8 @@ from analytics.api_schema import (
     SummarySerializer,
     TimeseriesSerializer,
 )
-from analytics.filters import DIMENSIONS, ClickFilter, FilterError
+from analytics.filters import ClickFilter, FilterError
+from analytics.panels import BREAKDOWNS
 from analytics.permissions import CanViewAnalytics
 
 MAX_BREAKDOWN_ROWS = 1000
@@ -49,11 +51,11 @@ class SummaryView(_StatsView):
 
 class TimeseriesView(_StatsView):
     """Clicks and unique clicks per hour, day, week or month of tz, for the period and the
-    previous one."""
+    previous one. The bucket still running is marked partial."""
 
     @extend_schema(
         tags=["stats"],
-        parameters=[*FILTER_PARAMETERS, RETRY_AFTER_HEADER],
+        parameters=[*FILTER_PARAMETERS, BUCKET_PARAMETER, RETRY_AFTER_HEADER],
         responses={200: TimeseriesSerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
@@ -61,7 +63,8 @@ class TimeseriesView(_StatsView):
 
 
 class BreakdownView(_StatsView):
-    """Top values of one dimension with clicks, unique clicks and share, most clicked first."""
+    """Top values of one dimension with clicks, unique clicks and share, most clicked first.
+    Besides the filter dimensions, utm_source, utm_medium, link and url (the destination URL)."""
 
     @extend_schema(
         tags=["stats"],
@@ -73,8 +76,8 @@ class BreakdownView(_StatsView):
         },
     )
     def get(self, request: Request, dimension: str) -> Response:
-        if dimension not in DIMENSIONS:
-            raise NotFound(f"Unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}.")
+        if dimension not in BREAKDOWNS:
+            raise NotFound(f"Unknown dimension {dimension!r}; use one of {', '.join(BREAKDOWNS)}.")
         f = self.click_filter(request)
         return Response(stats.breakdown(f, dimension, _limit(request)))
 

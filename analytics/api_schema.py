@@ -12,6 +12,8 @@ from rest_framework import serializers
 from analytics.bot_reasons import BotReason
 from analytics.filters import BOTS, DEFAULT_RANGE, DIMENSIONS, PRESETS, SENDER_CAMPAIGN
 from analytics.models import Device, Sender
+from analytics.panels import BREAKDOWNS
+from analytics.periods import BUCKETS
 
 _DIMENSION_HELP = {
     "campaign": "campaign id (a number, see /api/campaigns/): a marketer's unified campaign or "
@@ -74,29 +76,35 @@ FILTER_PARAMETERS = [
         str,
         enum=list(PRESETS),
         default=DEFAULT_RANGE,
-        description="The period. 24h: the 24 hours up to now. 7d, 30d, 90d: that many calendar "
-        "days of tz, today included. 12m: this calendar month of tz and the 11 before. all: from "
-        "the day of the first click (30 days back while there is none) to the end of today, "
-        "with no previous period. custom: the days from `from` to `to`, both included. The "
-        "previous period, for comparisons, is the one of the same length just before.",
+        description="The period, in days of tz; none reaches past the end of today. 24h: the 24 "
+        "hours up to now. today, yesterday: that day. 7d, 30d, 90d: that many calendar days of "
+        "tz, today included. month: this calendar month so far. last_month: the calendar month "
+        "before. ytd: this year so far. 12m: this calendar month so far and the 11 before. "
+        "all: from the day of the first click (30 days back while there is none) to the end of "
+        "today, with no previous period. custom: the days from `from` to `to`, both included. "
+        "The previous period, for comparisons, is the one of the same length just before; for "
+        "month, last_month, ytd and 12m, the same days that many months earlier (ytd: this "
+        "year so far against the same days of last year).",
     ),
     OpenApiParameter(
         "from",
         OpenApiTypes.DATE,
-        description="First day of range=custom; required with it, ignored otherwise.",
+        description="First day of range=custom, 2000-01-01 or later; required with it, ignored "
+        "otherwise.",
     ),
     OpenApiParameter(
         "to",
         OpenApiTypes.DATE,
-        description="Last day, included, of range=custom; required with it and not before from, "
-        "ignored otherwise.",
+        description="Last day, included, of range=custom; required with it, not before from and "
+        "not after tomorrow in tz, ignored otherwise.",
     ),
     OpenApiParameter(
         "tz",
         str,
         default=settings.DASHBOARD_TIME_ZONE,
         description="IANA time zone, such as Europe/Berlin, whose calendar sets the period's days "
-        "and whose local time the time series buckets and campaign sparklines follow.",
+        "and whose local time the time series buckets and campaign sparklines follow. An old "
+        "name is read as its current one (Asia/Calcutta as Asia/Kolkata).",
     ),
     OpenApiParameter(
         "bots",
@@ -119,6 +127,16 @@ FILTER_PARAMETERS = [
     ),
 ]
 
+BUCKET_PARAMETER = OpenApiParameter(
+    "bucket",
+    str,
+    enum=list(BUCKETS),
+    description="The time series' granularity, in tz; weeks start on Monday. Absent: chosen "
+    "from the period's length (see bucket in the answer). hour is refused for periods longer "
+    "than 31 days, day beyond 2 years, week beyond 10 years: the answer's buckets lists those "
+    "allowed.",
+)
+
 LIMIT_PARAMETER = OpenApiParameter(
     "limit",
     int,
@@ -129,8 +147,9 @@ DIMENSION_PARAMETER = OpenApiParameter(
     "dimension",
     str,
     location=OpenApiParameter.PATH,
-    enum=list(DIMENSIONS),
-    description="The dimension to break clicks down by.",
+    enum=list(BREAKDOWNS),
+    description="The dimension to break clicks down by: a filter dimension, or utm_source, "
+    "utm_medium, link or url (destination URL), which the filters do not take.",
 )
 
 
@@ -192,9 +211,32 @@ class ChangeSerializer(serializers.Serializer):
     )
 
 
+class StepSerializer(serializers.Serializer):
+    range = serializers.CharField(help_text="Always custom.")
+    to = serializers.DateField(help_text="Not after today.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "from" is a Python keyword: declared here, not as a class attribute.
+        return {"from": serializers.DateField(), **super().get_fields()}
+
+
+class StepsSerializer(serializers.Serializer):
+    previous = StepSerializer(
+        allow_null=True,
+        help_text="The range of the same length just before (whole months for month-based "
+        "ranges); null for range=all or before 2000.",
+    )
+    next = StepSerializer(
+        allow_null=True,
+        help_text="The range of the same length just after, cut at today; null when it would "
+        "start after today, or for range=all.",
+    )
+
+
 class SummarySerializer(serializers.Serializer):
     period = PeriodSerializer()
     previous_period = PeriodSerializer(allow_null=True, help_text="Null for range=all.")
+    steps = StepsSerializer(help_text="Query parameters of the periods before and after.")
     current = FiguresSerializer()
     previous = FiguresSerializer(allow_null=True, help_text="Null for range=all.")
     change = ChangeSerializer()
@@ -206,17 +248,28 @@ class TimeseriesPointSerializer(serializers.Serializer):
     )
     clicks = serializers.IntegerField()
     unique = serializers.IntegerField()
+    partial = serializers.BooleanField(
+        required=False,
+        help_text="Present and true on the bucket still running (it ends after now): its "
+        "counts are incomplete.",
+    )
 
 
 class TimeseriesSerializer(serializers.Serializer):
     bucket = serializers.ChoiceField(
-        choices=["hour", "day", "week", "month"],
-        help_text="hour for periods up to 2 days, day up to 92 days, week up to 200 days, "
-        "month beyond.",
+        choices=list(BUCKETS),
+        help_text="The bucket parameter; without it, hour for periods up to 2 days, day up to "
+        "92 days, week up to 200 days, month beyond.",
+    )
+    buckets = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The buckets the bucket parameter accepts for this period (of hour, day, "
+        "week, month).",
     )
     tz = serializers.CharField()
     current = TimeseriesPointSerializer(
-        many=True, help_text="Every bucket of the period, in order; empty ones count zero."
+        many=True,
+        help_text="Every bucket of the period that has started, in order; empty ones count zero.",
     )
     previous = TimeseriesPointSerializer(
         many=True,
@@ -253,3 +306,53 @@ class BreakdownSerializer(serializers.Serializer):
     )
     other = BreakdownOtherSerializer(allow_null=True, help_text="Values beyond limit, summed.")
     total = BreakdownTotalSerializer()
+
+
+# --- live view (analytics/live.py) -------------------------------------------------------------
+
+
+class LiveMinuteSerializer(serializers.Serializer):
+    t = serializers.DateTimeField(help_text="Start of the minute, UTC.")
+    clicks = serializers.IntegerField()
+
+
+class LiveTopSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="The filter value; empty for unknown (or none).")
+    label = serializers.CharField()
+    clicks = serializers.IntegerField()
+
+
+class LiveClickSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField(help_text="When the click happened.")
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code; empty for unknown.")
+    country_label = serializers.CharField()
+    device = serializers.CharField(help_text="Device type; empty for unknown.")
+    device_label = serializers.CharField()
+    campaign = serializers.CharField(help_text="Campaign id; empty for no campaign.")
+    campaign_label = serializers.CharField()
+    referer = serializers.CharField(help_text="Referring domain, (direct), or empty for unknown.")
+    referer_label = serializers.CharField()
+
+
+class LiveSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="Start of the first minute, 29 minutes ago.")
+    end = serializers.DateTimeField(help_text="End of the current minute; exclusive.")
+    now = serializers.DateTimeField(help_text="When the answer was read.")
+    total = serializers.IntegerField(help_text="Clicks from start to now.")
+    minutes = LiveMinuteSerializer(
+        many=True, help_text="30 minutes, oldest first; the last one is still running."
+    )
+    countries = LiveTopSerializer(many=True, help_text="The 5 countries with most clicks.")
+    campaigns = LiveTopSerializer(many=True, help_text="The 5 campaigns with most clicks.")
+    referers = LiveTopSerializer(many=True, help_text="The 5 referers with most clicks.")
+    latest = LiveClickSerializer(many=True, help_text="The 20 newest clicks, newest first.")
+
+
+LIVE_BOTS_PARAMETER = OpenApiParameter(
+    "bots",
+    str,
+    enum=list(BOTS),
+    default="exclude",
+    description="exclude leaves clicks flagged as bots out; include counts them.",
+)

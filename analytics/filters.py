@@ -1,9 +1,11 @@
 """What a dashboard, API or export query string means: one parser, so they can never disagree.
 
-Parameters: ``range`` (24h, 7d, 30d, 90d, 12m, all, custom with ``from``/``to`` dates, inclusive),
-``tz`` (IANA zone), ``bots`` (exclude, include) and per dimension ``country=US`` ("is", repeatable)
-or ``country!=US`` ("is not"; rows whose country is unknown are kept). An empty value means
-"unknown": ``country=`` matches clicks with no country.
+Parameters: ``range`` (a preset of analytics.periods, or custom with ``from``/``to`` dates,
+inclusive), ``tz`` (IANA zone; old names such as Asia/Calcutta read as the current one),
+``bots`` (exclude, include), ``bucket`` (the time series' hour, day, week or month; chosen from
+the range when absent) and per dimension ``country=US`` ("is", repeatable) or ``country!=US``
+("is not"; rows whose country is unknown are kept). An empty value means "unknown":
+``country=`` matches clicks with no country.
 
 ``campaign`` values are canonical campaign ids (analytics.campaigns): a click or rollup row keeps
 its sender campaign, and the condition reaches the canonical level through the campaign table.
@@ -11,7 +13,7 @@ its sender campaign, and the condition reaches the canonical level through the c
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,8 +22,12 @@ from django.db.models import Min, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from analytics import periods
 from analytics.bot_reasons import BotReason
-from analytics.models import Campaign, Click, Device, Sender
+from analytics.models import Campaign, CanonicalCampaign, Click, Device, Sender
+from analytics.periods import BUCKETS, EARLIEST_DAY, PRESETS
+from analytics.senders.normalize import CONTINENT_OF
+from analytics.timeutil import canonical_zone
 
 
 class FilterError(ValueError):
@@ -58,20 +64,12 @@ DIMENSIONS = {
     )
 }
 
-PRESETS = {
-    "24h": "Last 24 hours",
-    "7d": "Last 7 days",
-    "30d": "Last 30 days",
-    "90d": "Last 90 days",
-    "12m": "Last 12 months",
-    "all": "All time",
-    "custom": "Custom range",
-}
 DEFAULT_RANGE = "30d"
 BOTS = ("exclude", "include")
 SENDER_CAMPAIGN = "sender_campaign"
-_DAYS = {"7d": 7, "30d": 30, "90d": 90}
-_CHOICES = {
+# How much of a refused value a message repeats: enough to recognise it, never a wall of text.
+SHOWN_CHARACTERS = 60
+FILTER_CHOICES = {
     "sender": set(Sender.values),
     "device": set(Device.values),
     "bot_reason": set(BotReason.values),
@@ -87,12 +85,17 @@ class ClickFilter:
     bots: str = "exclude"
     include: dict[str, tuple[str, ...]] = field(default_factory=dict)
     exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # The period before, of the same length, for comparisons; None for "all time".
+    # The period compared with (analytics.periods); None for "all time".
     previous_start: datetime | None = None
+    previous_end: datetime | None = None
     custom_from: date | None = None
     custom_to: date | None = None
     # sender_campaign=<id>: sender campaign ids, one level below the canonical ``campaign``.
     sender_campaigns: tuple[str, ...] = ()
+    # bucket=: the time series' granularity the viewer chose; '' lets the range decide.
+    chosen_bucket: str = ""
+    # The moment the filter was read at: it ends the last, partial bucket of the time series.
+    now: datetime | None = field(default=None, compare=False)
 
     @classmethod
     def from_query(cls, params: QueryDict, now: datetime | None = None) -> "ClickFilter":
@@ -100,19 +103,22 @@ class ClickFilter:
         tz = _zone(params.get("tz") or settings.DASHBOARD_TIME_ZONE)
         preset = params.get("range") or DEFAULT_RANGE
         if preset not in PRESETS:
-            raise FilterError(f"range must be one of {', '.join(PRESETS)}, got {preset!r}.")
+            raise FilterError(f"range must be one of {', '.join(PRESETS)}, got {shown(preset)}.")
         bots = params.get("bots") or "exclude"
         if bots not in BOTS:
-            raise FilterError(f"bots must be 'exclude' or 'include', got {bots!r}.")
+            raise FilterError(f"bots must be exclude or include, got {shown(bots)}.")
         include, exclude = _dimension_filters(params)
         sender_campaigns = tuple(dict.fromkeys(v.strip() for v in params.getlist(SENDER_CAMPAIGN)))
         _validate(SENDER_CAMPAIGN, sender_campaigns)
+        _check_campaigns_exist(include, exclude, sender_campaigns)
+        local_now = now.astimezone(tz)
         custom_from = custom_to = None
         if preset == "custom":
-            custom_from, custom_to = _date(params, "from"), _date(params, "to")
-            if custom_to < custom_from:
-                raise FilterError("to must be on or after from.")
-        start, end, previous_start = _period(preset, now.astimezone(tz), custom_from, custom_to)
+            custom_from, custom_to = _custom_dates(params, local_now.date())
+        start, end, previous_start, previous_end = periods.period(
+            preset, local_now, custom_from, custom_to, _earliest_day(preset, tz, local_now.date())
+        )
+        chosen_bucket = _bucket(params.get("bucket") or "", end - start)
         return cls(
             range=preset,
             start=start,
@@ -122,33 +128,47 @@ class ClickFilter:
             include=include,
             exclude=exclude,
             previous_start=previous_start,
+            previous_end=previous_end,
             custom_from=custom_from,
             custom_to=custom_to,
             sender_campaigns=sender_campaigns,
+            chosen_bucket=chosen_bucket,
+            now=now,
         )
 
     @property
     def label(self) -> str:
+        if self.range == "custom" and self.custom_from == self.custom_to:
+            return f"{self.custom_from:%b %-d, %Y}"
         if self.range == "custom":
             return f"{self.custom_from:%b %-d, %Y} to {self.custom_to:%b %-d, %Y}"
         return PRESETS[self.range]
 
     @property
     def bucket(self) -> str:
-        """Chart granularity: hour up to 2 days, day up to 90 days, then week, then month."""
-        span = self.end - self.start
-        if span <= timedelta(days=2, hours=1):
-            return "hour"
-        if span <= timedelta(days=92):
-            return "day"
-        if span <= timedelta(days=200):
-            return "week"
-        return "month"
+        """Chart granularity: the viewer's choice, else the one the period's length suits."""
+        return self.chosen_bucket or periods.default_bucket(self.end - self.start)
+
+    @property
+    def buckets(self) -> list[str]:
+        """The buckets this period may be drawn in (bucket= takes only these)."""
+        return periods.allowed_buckets(self.end - self.start)
+
+    def steps(self) -> dict[str, dict[str, str] | None]:
+        """The ranges of the same length before and after this one, for the arrows."""
+        today = (self.now or timezone.now()).astimezone(self.tz).date()
+        return periods.steps(self.range, today, self.custom_from, self.custom_to)
 
     def previous(self) -> "ClickFilter | None":
         if self.previous_start is None:
             return None
-        return replace(self, start=self.previous_start, end=self.start, previous_start=None)
+        return replace(
+            self,
+            start=self.previous_start,
+            end=self.previous_end or self.start,
+            previous_start=None,
+            previous_end=None,
+        )
 
     def dimension_q(self) -> Q:
         """The dimension conditions, without the time range and the bot rule."""
@@ -194,6 +214,8 @@ class ClickFilter:
         params.append(("tz", self.tz.key))
         if self.bots != "exclude":
             params.append(("bots", self.bots))
+        if self.chosen_bucket:
+            params.append(("bucket", self.chosen_bucket))
         for key in DIMENSIONS:
             params += [(key, value) for value in self.include.get(key, ())]
             params += [(f"{key}!", value) for value in self.exclude.get(key, ())]
@@ -224,16 +246,29 @@ class ClickFilter:
             "to": self.custom_to.isoformat() if self.custom_to else "",
             "tz": self.tz.key,
             "bots": self.bots,
+            "bucket": self.chosen_bucket,
             "filters": filters,
         }
 
 
+def shown(value: str) -> str:
+    """A refused value as a message quotes it: typographic quotes, at most SHOWN_CHARACTERS
+    (an ellipsis says the rest was cut), "an empty value" for ''. Pages escape it as any text."""
+    if value == "":
+        return "an empty value"
+    if len(value) > SHOWN_CHARACTERS:
+        value = value[: SHOWN_CHARACTERS - 1] + "\u2026"
+    return f"\u201c{value}\u201d"
+
+
 def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        if len(name) > 100:  # longer than any zone name, and than a file name may be
+            raise ValueError(name)
+        return ZoneInfo(canonical_zone(name))
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise FilterError(
-            f"tz must be an IANA time zone such as Europe/Berlin, got {name!r}."
+            f"tz must be an IANA time zone such as Europe/Berlin, got {shown(name)}."
         ) from None
 
 
@@ -242,7 +277,43 @@ def _date(params: QueryDict, key: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FilterError(f"{key} must be a date as YYYY-MM-DD, got {value!r}.") from None
+        raise FilterError(f"{key} must be a date as YYYY-MM-DD, got {shown(value)}.") from None
+
+
+def _custom_dates(params: QueryDict, today: date) -> tuple[date, date]:
+    """from and to of a custom range, within EARLIEST_DAY and tomorrow (a viewer whose zone is
+    ahead of the server's may already be on the next day)."""
+    custom_from, custom_to = _date(params, "from"), _date(params, "to")
+    latest = today + timedelta(days=1)
+    if custom_from < EARLIEST_DAY:
+        raise FilterError(f"from must be on or after {EARLIEST_DAY.isoformat()}.")
+    if custom_to > latest:
+        raise FilterError(
+            f"to must be on or before {latest.isoformat()}: no clicks come from the future."
+        )
+    if custom_to < custom_from:
+        raise FilterError("to must be on or after from.")
+    return custom_from, custom_to
+
+
+def _bucket(value: str, length: timedelta) -> str:
+    if value and value not in BUCKETS:
+        raise FilterError(f"bucket must be one of {', '.join(BUCKETS)}, got {shown(value)}.")
+    if value and value not in periods.allowed_buckets(length):
+        limit = periods.BUCKET_LIMIT_TEXT[value]
+        raise FilterError(
+            f"bucket={value} would draw too many points: use it for ranges up to {limit}, "
+            "or pick a longer bucket."
+        )
+    return value
+
+
+def _earliest_day(preset: str, tz: ZoneInfo, today: date) -> date:
+    """The first day of "all time": the first click's (a month back while there is none)."""
+    if preset != "all":
+        return today
+    earliest = Click.objects.aggregate(first=Min("occurred_at"))["first"]
+    return earliest.astimezone(tz).date() if earliest else today - timedelta(days=29)
 
 
 def _dimension_filters(
@@ -261,17 +332,47 @@ def _dimension_filters(
 
 def _validate(key: str, values: tuple[str, ...]) -> None:
     for value in values:
-        if key == "campaign" and value and not value.isdigit():
-            raise FilterError(f"campaign must be a campaign id (a number), got {value!r}.")
-        if key == SENDER_CAMPAIGN and not (value.isascii() and value.isdigit()):
-            raise FilterError(f"{key} must be a sender campaign id (a number), got {value!r}.")
-        if key in _CHOICES and value not in _CHOICES[key]:
-            choices = ", ".join(sorted(v or "''" for v in _CHOICES[key]))
-            raise FilterError(f"{key} must be one of {choices}, got {value!r}.")
+        if key == "campaign" and value and not _is_id(value):
+            raise FilterError(f"campaign must be a campaign id (a number), got {shown(value)}.")
+        if key == SENDER_CAMPAIGN and not _is_id(value):
+            raise FilterError(f"{key} must be a sender campaign id (a number), got {shown(value)}.")
+        if key == "country" and value and value not in CONTINENT_OF:
+            raise FilterError(
+                "country must be a two-letter ISO 3166-1 code such as US or DE (or empty for "
+                f"unknown), got {shown(value)}."
+            )
+        if key in FILTER_CHOICES and value not in FILTER_CHOICES[key]:
+            choices = ", ".join(sorted(v for v in FILTER_CHOICES[key] if v))
+            if "" in FILTER_CHOICES[key]:
+                choices += " or empty for unknown"
+            raise FilterError(f"{key} must be one of {choices}, got {shown(value)}.")
         if len(value) > 255:
             raise FilterError(f"{key} values are at most 255 characters long.")
         if "\x00" in value:
             raise FilterError(f"{key} values cannot contain NUL characters.")
+
+
+def _is_id(value: str) -> bool:
+    # 18 digits fit a bigint: a longer number cannot be an id, and would overflow the query.
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
+def _check_campaigns_exist(
+    include: dict[str, tuple[str, ...]],
+    exclude: dict[str, tuple[str, ...]],
+    sender_campaigns: tuple[str, ...],
+) -> None:
+    """Campaign ids name existing campaigns: a stale or mistyped id would filter to nothing."""
+    wanted = {int(v) for v in (*include.get("campaign", ()), *exclude.get("campaign", ())) if v}
+    if wanted:
+        found = set(CanonicalCampaign.objects.filter(id__in=wanted).values_list("id", flat=True))
+        if missing := sorted(wanted - found):
+            raise FilterError(f"campaign {missing[0]} does not exist (or no longer does).")
+    wanted = {int(v) for v in sender_campaigns}
+    if wanted:
+        found = set(Campaign.objects.filter(id__in=wanted).values_list("id", flat=True))
+        if missing := sorted(wanted - found):
+            raise FilterError(f"sender_campaign {missing[0]} does not exist (or no longer does).")
 
 
 def _values_q(key: str, values: tuple[str, ...]) -> Q:
@@ -287,44 +388,3 @@ def _values_q(key: str, values: tuple[str, ...]) -> Q:
     if "" in values:
         q |= Q(**{column: ""})
     return q
-
-
-def _period(
-    preset: str, now: datetime, custom_from: date | None, custom_to: date | None
-) -> tuple[datetime, datetime, datetime | None]:
-    """(start, end, previous start) in the viewer's zone; day-based periods follow its calendar."""
-    tz = now.tzinfo
-    today = now.date()
-    if preset == "24h":
-        return now - timedelta(hours=24), now, now - timedelta(hours=48)
-    if preset in _DAYS:
-        days = _DAYS[preset]
-        first = today - timedelta(days=days - 1)
-        return (
-            _midnight(first, tz),
-            _midnight(today + timedelta(days=1), tz),
-            _midnight(first - timedelta(days=days), tz),
-        )
-    if preset == "12m":
-        first = _add_months(today.replace(day=1), -11)
-        end = _add_months(today.replace(day=1), 1)
-        return _midnight(first, tz), _midnight(end, tz), _midnight(_add_months(first, -12), tz)
-    if preset == "custom":
-        days = (custom_to - custom_from).days + 1
-        start = _midnight(custom_from, tz)
-        end = _midnight(custom_to + timedelta(days=1), tz)
-        return start, end, _midnight(custom_from - timedelta(days=days), tz)
-    # All time: from the first click's day (or a month back on an empty database).
-    earliest = Click.objects.aggregate(first=Min("occurred_at"))["first"]
-    first_day = earliest.astimezone(tz).date() if earliest else today - timedelta(days=29)
-    return _midnight(first_day, tz), _midnight(today + timedelta(days=1), tz), None
-
-
-def _midnight(day: date, tz: object) -> datetime:
-    # Round-trip through UTC so a midnight that a DST jump skips becomes the next real instant.
-    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC).astimezone(tz)
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return day.replace(year=index // 12, month=index % 12 + 1)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Min, OuterRef, Q, Subquery
+from django.utils import timezone
 
-from analytics import rollup_reads
+from analytics import panels, rollup_reads
 from analytics.bot_reasons import BotReason
 from analytics.filters import DIMENSIONS, SENDER_CAMPAIGN, ClickFilter
 from analytics.models import Campaign, CanonicalCampaign, Device, Sender
@@ -25,6 +26,8 @@ def summary(f: ClickFilter) -> dict[str, object]:
     return {
         "period": _period(f),
         "previous_period": _period(previous) if previous else None,
+        # The custom ranges of the same length before and after (the dashboard's arrows).
+        "steps": f.steps(),
         "current": current,
         "previous": before,
         "change": {
@@ -39,21 +42,37 @@ def summary(f: ClickFilter) -> dict[str, object]:
 
 
 def timeseries(f: ClickFilter) -> dict[str, object]:
-    """Clicks and unique clicks per bucket in the viewer's zone, empty buckets as zero."""
+    """Clicks and unique clicks per bucket in the viewer's zone, empty buckets as zero.
+
+    Buckets that start after now are left out (today's later hours): a line dropping to zero
+    there would read as a crash. The bucket now falls in is marked partial.
+    """
     bucket = f.bucket
-    current = _series(f, bucket)
+    now = f.now or timezone.now()
+    current = [point for point in _series(f, bucket, now) if point["t"] <= now]
     previous = f.previous()
-    before = _series(previous, bucket)[: len(current)] if previous else []
-    return {"bucket": bucket, "tz": f.tz.key, "current": current, "previous": before}
+    before = _series(previous, bucket, now)[: len(current)] if previous else []
+    for point in current + before:
+        point["t"] = point["t"].isoformat()
+    return {
+        "bucket": bucket,
+        "buckets": f.buckets,
+        "tz": f.tz.key,
+        "current": current,
+        "previous": before,
+    }
 
 
 def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[str, object]:
-    """Top ``limit`` values (None: all) of a dimension with counts and shares, rest as "other"."""
-    spec = DIMENSIONS[dimension]
-    # Reasons are about bots: their breakdown counts them whatever the bot rule says.
-    counted = rollup_reads.counts(
-        f, [f.start, f.end], group=dimension, apply_bot_rule=dimension != "bot_reason"
-    )
+    """Top ``limit`` values (None: all) of a dimension, or of a breakdown only the clicks hold
+    (panels.CLICK_BREAKDOWNS), with counts and shares, rest as "other"."""
+    if dimension in panels.CLICK_BREAKDOWNS:
+        counted = panels.click_counts(f, dimension)
+    else:
+        # Reasons are about bots: their breakdown counts them whatever the bot rule says.
+        counted = rollup_reads.counts(
+            f, [f.start, f.end], group=dimension, apply_bot_rule=dimension != "bot_reason"
+        )
     # Most clicked first; ties by value, unknown (NULL) last, so the order is stable.
     counted.sort(
         key=lambda row: (-row.clicks, row.value is None, row.value if row.value is not None else 0)
@@ -61,7 +80,11 @@ def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[st
     total_clicks = sum(row.clicks for row in counted)
     total_unique = sum(row.uniques for row in counted)
     fetched = counted if limit is None else counted[:limit]
-    labels = _labels(dimension, [row.value for row in fetched])
+    values = [row.value for row in fetched]
+    if dimension in panels.CLICK_BREAKDOWNS:
+        labels = panels.click_labels(dimension, values)
+    else:
+        labels = _labels(dimension, values)
     rows = [
         {
             "value": "" if row.value is None else str(row.value),
@@ -76,7 +99,7 @@ def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[st
     other_unique = total_unique - sum(row["unique"] for row in rows)
     return {
         "dimension": dimension,
-        "label": spec.label,
+        "label": panels.BREAKDOWNS[dimension],
         "rows": rows,
         "other": {
             "clicks": other_clicks,
@@ -178,6 +201,9 @@ def _sparklines(f: ClickFilter) -> dict[int | None, list[int]]:
     """Clicks per bucket for each canonical campaign; the None key holds the empty line's
     length."""
     starts, counted = _per_bucket(f, f.bucket, group="campaign")
+    # The time series' buckets: those that have started.
+    now = f.now or timezone.now()
+    starts = [start for start in starts if start.replace(tzinfo=f.tz) <= now]
     index = {start: position for position, start in enumerate(starts)}
     lines: dict[int | None, list[int]] = {None: [0] * len(starts)}
     for row in counted:
@@ -187,14 +213,20 @@ def _sparklines(f: ClickFilter) -> dict[int | None, list[int]]:
     return lines
 
 
-def _series(f: ClickFilter, bucket: str) -> list[dict[str, object]]:
+def _series(f: ClickFilter, bucket: str, now: datetime) -> list[dict[str, object]]:
+    """The points of every bucket, "t" as an aware datetime (the caller formats it)."""
     starts, counted = _per_bucket(f, bucket)
     by_start = {row.bucket: (row.clicks, row.uniques) for row in counted}
     series = []
-    for start in starts:
+    for index, start in enumerate(starts):
         clicks, unique = by_start.get(start, (0, 0))
         aware = start.replace(tzinfo=f.tz)
-        series.append({"t": aware.isoformat(), "clicks": clicks, "unique": unique})
+        # A bucket still running: its end (the next start, or the period's) is after now.
+        end = starts[index + 1].replace(tzinfo=f.tz) if index + 1 < len(starts) else f.end
+        point = {"t": aware, "clicks": clicks, "unique": unique}
+        if aware <= now < end:
+            point["partial"] = True
+        series.append(point)
     return series
 
 

@@ -327,7 +327,7 @@ def test_sender_campaign_filter_is_a_number(marketer_client):
 
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "sender_campaign must be a sender campaign id (a number), got 'abc'."
+        "detail": "sender_campaign must be a sender campaign id (a number), got “abc”."
     }
 
 

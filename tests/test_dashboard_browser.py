@@ -1,4 +1,4 @@
-"""The marketers' dashboard in a real browser: sign in, read the numbers, filter by chart and table.
+"""The marketers' dashboard in a real browser: sign in, read the numbers, filter by a breakdown row.
 
 Runs Debian's chromium through Playwright against pytest-django's live server (the harness is
 ``tests/browser.py``). Screenshots land in var/screenshots/ (git-ignored).
@@ -48,23 +48,13 @@ def summary_clicks(page) -> str:
     return page.inner_text("#summary-clicks").strip()
 
 
-def chart_data(page, canvas_id: str) -> dict:
-    return page.evaluate(
-        """(id) => {
-            const chart = Chart.getChart(document.getElementById(id));
-            return {labels: chart.data.labels, data: chart.data.datasets[0].data};
-        }""",
-        canvas_id,
-    )
-
-
 def table_rows(page, dimension: str) -> list[tuple[str, str]]:
-    """(label, clicks) of a breakdown table's rows, as shown."""
+    """(label, clicks) of a breakdown list's rows, as shown."""
     rows = page.eval_on_selector_all(
-        f"#table-{dimension} tbody tr.row-filter",
+        f"#list-{dimension} .bar-list__row",
         """rows => rows.map(r => [
-            r.querySelector('.cell-button__text').textContent.trim(),
-            r.querySelector('td').textContent.trim(),
+            r.querySelector('.bar-list__label').textContent.trim(),
+            r.querySelector('.bar-list__clicks').textContent.trim(),
         ])""",
     )
     return [tuple(row) for row in rows]
@@ -78,26 +68,7 @@ def assert_canvas_drawn(page, selector: str) -> None:
     assert size[0] > 0 and size[1] > 0, f"{selector} has an empty bitmap: {size}"
 
 
-def click_bar(page, canvas_id: str, label: str) -> None:
-    """Click the bar of ``label`` where Chart.js drew it."""
-    canvas = page.locator(f"#{canvas_id}")
-    canvas.scroll_into_view_if_needed()
-    point = page.evaluate(
-        """([id, label]) => {
-            const chart = Chart.getChart(document.getElementById(id));
-            const index = chart.data.labels.indexOf(label);
-            if (index < 0) return null;
-            const {x, y} = chart.getDatasetMeta(0).data[index].getCenterPoint(true);
-            return {x, y};
-        }""",
-        [canvas_id, label],
-    )
-    assert point is not None, f"no bar labelled {label!r} on #{canvas_id}"
-    box = canvas.bounding_box()
-    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-
-
-def test_dashboard_shows_the_numbers_and_filters_by_chart_and_table(browser_page, live_server):
+def test_dashboard_shows_the_numbers_and_filters_by_breakdown_rows(browser_page, live_server):
     page, problems = browser_page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
@@ -115,15 +86,10 @@ def test_dashboard_shows_the_numbers_and_filters_by_chart_and_table(browser_page
     assert page.locator("#filter-chips li.chip").count() == 0
 
     assert_canvas_drawn(page, "#chart-timeseries")
-    assert_canvas_drawn(page, "#chart-country")
     series = page.evaluate(
         "() => Chart.getChart(document.getElementById('chart-timeseries')).data.datasets[0].data"
     )
     assert len(series) == 7 and sum(series) == 10
-    assert chart_data(page, "chart-country") == {
-        "labels": ["United States", "Germany", "Colombia"],
-        "data": [5, 3, 2],
-    }
     assert table_rows(page, "country") == [
         ("United States", "5"),
         ("Germany", "3"),
@@ -133,8 +99,8 @@ def test_dashboard_shows_the_numbers_and_filters_by_chart_and_table(browser_page
 
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
 
-    # Clicking the United States bar filters the whole page by it.
-    click_bar(page, "chart-country", "United States")
+    # Clicking the United States row filters the whole page by it.
+    page.click('#list-country .bar-list__row[data-value="US"]')
     page.wait_for_url("**/dashboard/?*country=US*")
     wait_loaded(page)
     chip = page.locator('#filter-chips li.chip[data-dimension="country"]')
@@ -145,14 +111,15 @@ def test_dashboard_shows_the_numbers_and_filters_by_chart_and_table(browser_page
         "Country is United States"
     )
     assert summary_clicks(page) == "5"
-    assert chart_data(page, "chart-country")["data"] == [5]
+    assert table_rows(page, "country") == [("United States", "5")]
     # The export buttons follow the filters.
     assert "country=US" in page.get_attribute("#export-clicks", "href")
     assert "country=US" in page.get_attribute("#export-report", "href")
     assert table_rows(page, "device") == [("Desktop", "3"), ("Mobile", "2")]
 
     # A breakdown row works from the keyboard too: focus its button and press Enter.
-    page.focus('#table-device tr[data-value="mobile"] button.cell-button')
+    page.locator("#tab-device").click()  # Devices: device, browser and OS as tabs
+    page.focus('#list-device .bar-list__row[data-value="mobile"]')
     page.keyboard.press("Enter")
     page.wait_for_url("**/dashboard/?*device=mobile*")
     wait_loaded(page)
@@ -161,14 +128,14 @@ def test_dashboard_shows_the_numbers_and_filters_by_chart_and_table(browser_page
     assert device_chip.get_attribute("data-value") == "mobile"
     assert summary_clicks(page) == "2"
 
-    # The narrow layout: charts follow the viewport, nothing is wider than the screen.
+    # The narrow layout: the chart and lists follow the viewport, nothing is wider than it.
     page.set_viewport_size({"width": 375, "height": 812})
     page.wait_for_function(
         "() => document.getElementById('chart-timeseries').getBoundingClientRect().width < 375"
     )
     wait_loaded(page)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
-    assert_canvas_drawn(page, "#chart-country")
+    assert page.locator('#list-country .bar-list__row[data-value="US"]').is_visible()
     page.screenshot(path=str(SCREENSHOTS / "dashboard-mobile.png"), full_page=True)
 
     assert_clean(problems)

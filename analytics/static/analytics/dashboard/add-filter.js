@@ -4,6 +4,8 @@ import { getJSON } from "./api.js";
 import { $, el } from "./dom.js";
 import { addFilter } from "./filters.js";
 import {
+  CHOICES,
+  COUNTRIES,
   SUGGESTION_LIMIT,
   config,
   labels,
@@ -94,13 +96,43 @@ function resolveTypedValue(dim, typed) {
       return { value: values[i], label: known[values[i]] };
     }
   }
-  if (dim === "country" && /^[a-z]{2}$/i.test(text)) {
-    return { value: text.toUpperCase(), label: "" };
+  if (lower === "unknown" && dim !== "sender") {
+    return { value: "", label: "Unknown" };
   }
-  if (dim === "device" || dim === "sender" || dim === "bot_reason") {
-    return { value: lower, label: "" };
+  if (dim === "country") {
+    // A code or a name the app knows (the server refuses any other: "Narnia", "ZZ").
+    var code = text.toUpperCase();
+    if (Object.prototype.hasOwnProperty.call(COUNTRIES, code)) {
+      return { value: code, label: COUNTRIES[code] };
+    }
+    var codes = Object.keys(COUNTRIES);
+    for (i = 0; i < codes.length; i++) {
+      if (COUNTRIES[codes[i]].toLowerCase() === lower) {
+        return { value: codes[i], label: COUNTRIES[codes[i]] };
+      }
+    }
+    return null;
+  }
+  if (CHOICES[dim]) {
+    return CHOICES[dim].indexOf(lower) !== -1 ? { value: lower, label: "" } : null;
+  }
+  if (dim === "campaign") {
+    return null; // ids only come from the list: a typed one may not exist
   }
   return { value: text, label: "" };
+}
+
+/* Why a typed value is refused, quoting at most 60 characters of it. */
+function refusal(dim, typed) {
+  var text = typed.trim();
+  var quoted = "\u201c" + (text.length > 60 ? text.slice(0, 59) + "\u2026" : text) + "\u201d";
+  if (dim === "country") {
+    return quoted + " is not a country: pick one from the list or type its two-letter code.";
+  }
+  if (dim === "campaign") {
+    return "Pick a campaign from the list.";
+  }
+  return quoted + " is not one of the values: pick one from the list.";
 }
 
 function showAddFilterError(message) {
@@ -164,8 +196,9 @@ function onAddFilterSubmit(event) {
     return;
   }
   var resolved = resolveTypedValue(dim, typed);
-  if (dim === "campaign" && resolved.value !== "" && !/^\d+$/.test(resolved.value)) {
-    showAddFilterError("Pick a campaign from the list.");
+  var badId = resolved && dim === "campaign" && resolved.value !== "" && !/^\d+$/.test(resolved.value);
+  if (!resolved || badId) {
+    showAddFilterError(refusal(dim, typed));
     addFilterValue.focus();
     return;
   }

@@ -1,10 +1,15 @@
-/* Chart.js charts: the time series and one chart per breakdown. A click on a bar or a slice
- * filters by its value. Chart is the global of the UMD build, loaded before this module. */
+/* Chart.js charts: the time series (the breakdowns are lists, tables.js). Chart is the global of
+ * the UMD build, loaded before this module. */
 
 import { $, setBusy } from "./dom.js";
-import { addFilter } from "./filters.js";
-import { bucketLabels, fmtInt, fmtShare, truncate } from "./format.js";
+import { bucketLabels, fmtInt } from "./format.js";
 import { state } from "./state.js";
+import {
+  canZoom,
+  initBucketSwitch,
+  renderBucketSwitch,
+  zoomInto
+} from "./timeseries-controls.js";
 
 var HAS_CHART = typeof window.Chart === "function";
 var REDUCED_MOTION =
@@ -35,7 +40,15 @@ export var COLORS = {
 
 export var charts = {};
 var timeseriesLabels = { short: [], long: [], previous: [] };
-export var breakdownRows = {};
+/* The points drawn (for zooming), their bucket, and the index of the one still running. */
+var timeseriesPoints = { current: [], bucket: "day", partial: -1 };
+/* The segment into the running bucket is dotted: its count is still growing. */
+var PARTIAL_DASH = [2, 3]; // finer than the previous period's dashes
+var partialSegment = {
+  borderDash: function (ctx) {
+    return ctx.p1DataIndex === timeseriesPoints.partial ? PARTIAL_DASH : undefined;
+  }
+};
 
 export function setChartDefaults() {
   if (HAS_CHART) {
@@ -54,6 +67,7 @@ export function setChartDefaults() {
 
 export function createTimeseriesChart() {
   var canvas = $("chart-timeseries");
+  initBucketSwitch();
   if (!HAS_CHART || !canvas) {
     return;
   }
@@ -74,6 +88,7 @@ export function createTimeseriesChart() {
           borderWidth: 2,
           pointRadius: pointRadius,
           pointHoverRadius: 4,
+          segment: partialSegment,
           order: 1
         },
         {
@@ -85,6 +100,7 @@ export function createTimeseriesChart() {
           borderWidth: 2,
           pointRadius: pointRadius,
           pointHoverRadius: 4,
+          segment: partialSegment,
           order: 2
         },
         {
@@ -105,6 +121,21 @@ export function createTimeseriesChart() {
       responsive: true,
       maintainAspectRatio: false,
       interaction: { mode: "index", intersect: false },
+      // A click on a point zooms into its period (a day into its hours).
+      onClick: function (event, elements) {
+        if (elements && elements.length) {
+          zoomInto(timeseriesPoints.current[elements[0].index], timeseriesPoints.bucket);
+        }
+      },
+      onHover: function (event, elements) {
+        var target = event && event.native && event.native.target;
+        if (target) {
+          target.classList.toggle(
+            "is-zoomable",
+            Boolean(elements && elements.length && canZoom(timeseriesPoints.bucket))
+          );
+        }
+      },
       scales: {
         x: {
           grid: { display: false },
@@ -148,7 +179,12 @@ export function createTimeseriesChart() {
         tooltip: {
           callbacks: {
             title: function (items) {
-              return items.length ? timeseriesLabels.long[items[0].dataIndex] : "";
+              if (!items.length) {
+                return "";
+              }
+              var index = items[0].dataIndex;
+              var title = timeseriesLabels.long[index] || "";
+              return index === timeseriesPoints.partial ? title + " (incomplete)" : title;
             },
             label: function (ctx) {
               if (ctx.datasetIndex === 2) {
@@ -165,154 +201,6 @@ export function createTimeseriesChart() {
   });
 }
 
-function isClickableIndex(dim, index) {
-  var rows = breakdownRows[dim] || [];
-  return index >= 0 && index < rows.length;
-}
-
-function onChartClick(dim) {
-  return function (event, elements) {
-    if (!elements || !elements.length) {
-      return;
-    }
-    var index = elements[0].index;
-    if (!isClickableIndex(dim, index)) {
-      return; // "Other"
-    }
-    var row = breakdownRows[dim][index];
-    addFilter(dim, row.value, row.label);
-  };
-}
-
-function onChartHover(dim) {
-  return function (event, elements) {
-    var target = event && event.native && event.native.target;
-    if (target) {
-      target.style.cursor =
-        elements && elements.length && isClickableIndex(dim, elements[0].index)
-          ? "pointer"
-          : "default";
-    }
-  };
-}
-
-export function createBreakdownChart(dim) {
-  var canvas = $("chart-" + dim.key);
-  if (!HAS_CHART || !canvas) {
-    return;
-  }
-  var shareLabel = function (ctx) {
-    var total = ctx.dataset.data.reduce(function (a, b) {
-      return a + b;
-    }, 0);
-    var value = typeof ctx.parsed === "object" ? ctx.parsed.x : ctx.parsed;
-    var share = total ? value / total : 0;
-    var rows = breakdownRows[dim.key] || [];
-    if (ctx.dataIndex < rows.length && typeof rows[ctx.dataIndex].share === "number") {
-      share = rows[ctx.dataIndex].share;
-    } else if (charts[dim.key] && charts[dim.key].$otherShare != null) {
-      share = charts[dim.key].$otherShare;
-    }
-    return fmtInt(value) + " clicks (" + fmtShare(share) + ")";
-  };
-  if (dim.chart === "doughnut") {
-    var baseLabels = window.Chart.overrides.doughnut.plugins.legend.labels.generateLabels;
-    var legendPosition = function (width) {
-      return width < 420 ? "bottom" : "right";
-    };
-    charts[dim.key] = new window.Chart(canvas, {
-      type: "doughnut",
-      data: {
-        labels: [],
-        datasets: [{ data: [], backgroundColor: [], borderColor: "#ffffff", borderWidth: 2 }]
-      },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        cutout: "62%",
-        onClick: onChartClick(dim.key),
-        onHover: onChartHover(dim.key),
-        onResize: function (chart, size) {
-          var position = legendPosition(size.width);
-          if (chart.options.plugins.legend.position !== position) {
-            chart.options.plugins.legend.position = position;
-            chart.update("none");
-          }
-        },
-        plugins: {
-          legend: {
-            position: legendPosition(canvas.parentNode.clientWidth),
-            labels: {
-              boxWidth: 10,
-              boxHeight: 10,
-              generateLabels: function (chart) {
-                return baseLabels(chart).map(function (item) {
-                  item.text = truncate(item.text, 22);
-                  return item;
-                });
-              }
-            }
-          },
-          tooltip: {
-            callbacks: {
-              label: shareLabel
-            }
-          }
-        }
-      }
-    });
-  } else {
-    charts[dim.key] = new window.Chart(canvas, {
-      type: "bar",
-      data: {
-        labels: [],
-        datasets: [
-          {
-            label: "Clicks",
-            data: [],
-            backgroundColor: COLORS.primary,
-            hoverBackgroundColor: COLORS.primaryHover,
-            borderRadius: 3,
-            maxBarThickness: 18
-          }
-        ]
-      },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        indexAxis: "y",
-        onClick: onChartClick(dim.key),
-        onHover: onChartHover(dim.key),
-        scales: {
-          x: { beginAtZero: true, ticks: { precision: 0 }, grid: { color: COLORS.grid } },
-          y: {
-            grid: { display: false },
-            ticks: {
-              autoSkip: false,
-              callback: function (value) {
-                // Narrow charts get shorter labels so the bars keep their room.
-                var max = Math.max(10, Math.min(26, Math.floor(this.chart.width / 22)));
-                return truncate(this.getLabelForValue(value), max);
-              }
-            }
-          }
-        },
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              title: function (items) {
-                return items.length ? items[0].label : "";
-              },
-              label: shareLabel
-            }
-          }
-        }
-      }
-    });
-  }
-}
-
 export function renderTimeseries(data) {
   var panel = $("panel-timeseries");
   var current = data.current || [];
@@ -326,7 +214,16 @@ export function renderTimeseries(data) {
     long: currentLabels.long,
     previous: previousLabels.long
   };
-  $("timeseries-meta").textContent = "Per " + bucket + " · " + tz;
+  var partial = -1;
+  current.forEach(function (point, index) {
+    if (point.partial) {
+      partial = index;
+    }
+  });
+  timeseriesPoints = { current: current, bucket: bucket, partial: partial };
+  $("timeseries-meta").textContent =
+    "Per " + bucket + " · " + tz + (partial >= 0 ? " · dotted: this " + bucket + " is incomplete" : "");
+  renderBucketSwitch(bucket, data.buckets);
   var chart = charts.timeseries;
   if (chart) {
     chart.data.labels = currentLabels.long;

@@ -1,5 +1,5 @@
-/* The filter bar: date range, time zone, bots, the chips of the active filters, and the
- * changes they make to the state (each one a commit). */
+/* The filter bar: date range and its arrows, time zone, bots, the chips of the active filters,
+ * and the changes they make to the state (each one a commit). */
 
 import { $, el } from "./dom.js";
 import { isoDate } from "./format.js";
@@ -7,6 +7,7 @@ import {
   DATE_RE,
   DEFAULT_TZ,
   DIMENSIONS,
+  ZONES,
   cloneState,
   commit,
   config,
@@ -27,7 +28,12 @@ var customRange = $("custom-range");
 var dateFrom = $("date-from");
 var dateTo = $("date-to");
 var dateError = $("date-error");
-var tzSelect = $("tz-select");
+var tzSelect = $("tz-select"); // a text input with the zones as its datalist
+var tzList = $("tz-zones");
+var tzError = $("tz-error");
+var rangePrev = $("range-prev");
+var rangeNext = $("range-next");
+var EARLIEST_DAY = "2000-01-01";
 var botsToggle = $("bots-toggle");
 var chipsList = $("filter-chips");
 var clearFilters = $("clear-filters");
@@ -41,69 +47,87 @@ var browserZone = (function () {
   }
 })();
 
-var allZones = (function () {
-  try {
-    return typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
-  } catch (e) {
-    return [];
-  }
-})();
+/* The server's list of current IANA names (Intl's keeps old ones such as Asia/Calcutta). */
+var ZONE_OFFSET = {};
+ZONES.forEach(function (z) {
+  ZONE_OFFSET[z.name] = z.offset;
+});
 
+/* The datalist: the default and the browser's zone first, then every zone, each with its
+ * offset as the label, so typing "Kolk" or "+05:30" finds Asia/Kolkata. */
 export function buildZoneOptions() {
-  var current = state.tz;
-  tzSelect.textContent = "";
-  var quick = [];
-  function addQuick(zone, note) {
-    if (!zone) {
-      return;
+  var notes = {};
+  function note(zone, text) {
+    if (zone && ZONE_OFFSET[zone]) {
+      (notes[zone] = notes[zone] || []).push(text);
     }
-    for (var i = 0; i < quick.length; i++) {
-      if (quick[i].zone === zone) {
-        quick[i].notes.push(note);
-        return;
-      }
-    }
-    quick.push({ zone: zone, notes: [note] });
   }
-  addQuick(DEFAULT_TZ, "default");
-  addQuick(browserZone, "your browser");
-  if (current !== DEFAULT_TZ && current !== browserZone) {
-    addQuick(current, "selected");
-  }
-  var group = el("optgroup");
-  group.label = "Suggested";
-  quick.forEach(function (q) {
-    var option = el("option", null, q.zone + " (" + q.notes.join(", ") + ")");
-    option.value = q.zone;
-    group.appendChild(option);
+  note(DEFAULT_TZ, "default");
+  note(browserZone, "your browser");
+  var first = Object.keys(notes);
+  var rest = ZONES.map(function (z) {
+    return z.name;
+  }).filter(function (name) {
+    return first.indexOf(name) === -1;
   });
-  tzSelect.appendChild(group);
-  if (allZones.length) {
-    var all = el("optgroup");
-    all.label = "All time zones";
-    allZones.forEach(function (zone) {
-      var option = el("option", null, zone);
-      option.value = zone;
-      all.appendChild(option);
-    });
-    tzSelect.appendChild(all);
+  var frag = document.createDocumentFragment();
+  first.concat(rest).forEach(function (name) {
+    var option = el("option");
+    option.value = name;
+    option.label = ZONE_OFFSET[name] + (notes[name] ? " · " + notes[name].join(", ") : "");
+    frag.appendChild(option);
+  });
+  tzList.textContent = "";
+  tzList.appendChild(frag);
+  tzSelect.value = state.tz;
+}
+
+/* The zone a typed text names: the name itself (any case), else the only zone containing it. */
+function resolveZone(text) {
+  var typed = text.trim().replace(/ /g, "_").toLowerCase();
+  if (!typed) {
+    return "";
   }
-  tzSelect.value = current;
+  var names = Object.keys(ZONE_OFFSET);
+  var matches = names.filter(function (name) {
+    return name.toLowerCase() === typed;
+  });
+  if (!matches.length) {
+    matches = names.filter(function (name) {
+      return name.toLowerCase().indexOf(typed) !== -1;
+    });
+  }
+  return matches.length === 1 ? matches[0] : "";
+}
+
+function showZoneError(message) {
+  tzError.textContent = message;
+  tzError.hidden = !message;
+  if (message) {
+    tzSelect.setAttribute("aria-invalid", "true");
+  } else {
+    tzSelect.removeAttribute("aria-invalid");
+  }
 }
 
 export function syncControls() {
   rangeSelect.value = state.range;
   customRange.hidden = state.range !== "custom";
+  var today = isoDate(new Date(), state.tz);
+  dateFrom.min = EARLIEST_DAY;
+  dateTo.max = today;
   if (state.range === "custom") {
     dateFrom.value = state.from;
     dateTo.value = state.to;
-    dateTo.min = state.from || "";
-    dateFrom.max = state.to || "";
+    dateTo.min = state.from || EARLIEST_DAY;
+    dateFrom.max = state.to || today;
   }
   hideDateError();
-  if (tzSelect.value !== state.tz) {
-    buildZoneOptions();
-  }
+  tzSelect.value = state.tz;
+  showZoneError("");
+  // Until the new period's summary says where its neighbours are (renderSteps).
+  rangePrev.disabled = true;
+  rangeNext.disabled = true;
   botsToggle.checked = state.bots === "include";
   $("summary-bots-title").textContent =
     state.bots === "include" ? "Bots and scanners included" : "Bots and scanners filtered out";
@@ -215,9 +239,44 @@ function resetFilters() {
   commit(next);
 }
 
+/* ---------------------------------------------------------------- range arrows */
+
+var steps = { previous: null, next: null };
+
+function stepLabel(step) {
+  return step.from === step.to ? step.from : step.from + " to " + step.to;
+}
+
+/* The summary's steps: the periods of the same length before and after this one. */
+export function renderSteps(summary) {
+  steps = (summary && summary.steps) || { previous: null, next: null };
+  [
+    [rangePrev, steps.previous, "Previous period"],
+    [rangeNext, steps.next, "Next period"]
+  ].forEach(function (item) {
+    var button = item[0];
+    button.disabled = !item[1];
+    var label = item[1] ? item[2] + ": " + stepLabel(item[1]) : item[2] + " (none)";
+    button.setAttribute("aria-label", label);
+    button.title = label;
+  });
+}
+
+function onStep(step) {
+  if (!step) {
+    return;
+  }
+  var next = cloneState(state);
+  next.range = "custom";
+  next.from = step.from;
+  next.to = step.to;
+  commit(next); // the same length: the bucket chosen still fits
+}
+
 function onRangeChange() {
   var next = cloneState(state);
   next.range = rangeSelect.value;
+  next.bucket = ""; // the new length picks its own
   if (next.range === "custom") {
     // Start from the period on screen, so "custom" first shows the same numbers.
     var from = "";
@@ -265,6 +324,12 @@ function onDateChange() {
     dateError.hidden = false;
     return;
   }
+  var today = isoDate(new Date(), state.tz);
+  if (from < EARLIEST_DAY || to > today) {
+    dateError.textContent = "Pick dates from " + EARLIEST_DAY + " to today (" + today + ").";
+    dateError.hidden = false;
+    return;
+  }
   hideDateError();
   if (from === state.from && to === state.to && state.range === "custom") {
     return;
@@ -273,16 +338,50 @@ function onDateChange() {
   next.range = "custom";
   next.from = from;
   next.to = to;
+  next.bucket = ""; // a longer range may not fit the bucket chosen
   commit(next);
 }
 
 function onZoneChange() {
-  if (!tzSelect.value || tzSelect.value === state.tz) {
+  var typed = tzSelect.value;
+  if (!typed.trim()) {
+    tzSelect.value = state.tz; // emptied to search: nothing chosen
+    showZoneError("");
+    return;
+  }
+  var zone = resolveZone(typed);
+  if (!zone) {
+    showZoneError("No time zone matches this; pick one from the list, such as Europe/Berlin.");
+    return;
+  }
+  showZoneError("");
+  tzSelect.value = zone;
+  if (zone === state.tz) {
     return;
   }
   var next = cloneState(state);
-  next.tz = tzSelect.value;
+  next.tz = zone;
   commit(next);
+}
+
+function onZoneInput(event) {
+  showZoneError("");
+  // Picking from the list (no typing involved) applies at once.
+  if (!event.inputType || event.inputType === "insertReplacementText") {
+    if (ZONE_OFFSET[tzSelect.value]) {
+      onZoneChange();
+    }
+  }
+}
+
+function onZoneKeydown(event) {
+  if (event.key === "Enter") {
+    event.preventDefault();
+    onZoneChange();
+  } else if (event.key === "Escape") {
+    tzSelect.value = state.tz;
+    showZoneError("");
+  }
 }
 
 function onBotsChange() {
@@ -310,6 +409,14 @@ export function initFilters() {
   dateFrom.addEventListener("change", onDateChange);
   dateTo.addEventListener("change", onDateChange);
   tzSelect.addEventListener("change", onZoneChange);
+  tzSelect.addEventListener("input", onZoneInput);
+  tzSelect.addEventListener("keydown", onZoneKeydown);
+  rangePrev.addEventListener("click", function () {
+    onStep(steps.previous);
+  });
+  rangeNext.addEventListener("click", function () {
+    onStep(steps.next);
+  });
   botsToggle.addEventListener("change", onBotsChange);
   $("filter-form").addEventListener("submit", onFilterFormSubmit);
   clearFilters.addEventListener("click", onClearFilters);

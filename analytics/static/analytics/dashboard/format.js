@@ -6,6 +6,12 @@ export function fmtInt(n) {
   return typeof n === "number" && isFinite(n) ? intFormat.format(n) : "—";
 }
 
+/* A share (0.2314) as every page shows it: "23.1%", "25%", "<0.1%" below a tenth of a percent.
+ * The same rule as the server's share filter (analytics/templatetags/shares.py): the shortest
+ * decimal of the number (String(x), as Python's str) rounded half up to a tenth of a percent,
+ * whatever the browser's locale, so the dashboard and the "See all" pages never disagree.
+ * Give it clicks / total, not the API's share rounded to 4 places: rounding twice would show
+ * 8/97 (8.247%) as 8.3%. */
 export function fmtShare(x) {
   if (typeof x !== "number" || !isFinite(x)) {
     return "—";
@@ -13,10 +19,12 @@ export function fmtShare(x) {
   if (x > 0 && x < 0.001) {
     return "<0.1%";
   }
-  return new Intl.NumberFormat(undefined, {
-    style: "percent",
-    maximumFractionDigits: 1
-  }).format(x);
+  var parts = String(Math.abs(x)).split(".");
+  var digits = (parts[1] || "") + "0000";
+  var tenths =
+    Number(parts[0]) * 1000 + Number(digits.slice(0, 3)) + (Number(digits[3]) >= 5 ? 1 : 0);
+  var text = String(Math.floor(tenths / 10)) + (tenths % 10 ? "." + (tenths % 10) : "");
+  return (x < 0 && tenths ? "-" : "") + text + "%";
 }
 
 function safeZone(tz) {
@@ -128,7 +136,12 @@ export function formatPeriod(period, tz) {
   if (isNaN(start.getTime()) || isNaN(end.getTime())) {
     return "";
   }
-  var withTime = end - start <= 2 * 86400000 + 3600000;
+  // Times only for periods that do not start and end at midnight ("24h"); days otherwise.
+  var startParts = zonedParts(start, tz);
+  var endParts = zonedParts(end, tz);
+  var atMidnight =
+    startParts.hour === 0 && startParts.minute === 0 && endParts.hour === 0 && endParts.minute === 0;
+  var withTime = !atMidnight && end - start <= 2 * 86400000 + 3600000;
   var lastMoment = withTime ? end : new Date(end.getTime() - 1); // inclusive last day
   var fmt = formatter(
     tz,

@@ -13,17 +13,10 @@
 
 import { forgetSuggestions, initAddFilter } from "./add-filter.js";
 import { apiURL, getJSON } from "./api.js";
-import {
-  createBreakdownChart,
-  createTimeseriesChart,
-  renderTimeseries,
-  setChartDefaults
-} from "./charts.js";
+import { createTimeseriesChart, renderTimeseries, setChartDefaults } from "./charts.js";
 import { $, setBusy } from "./dom.js";
-import { buildZoneOptions, initFilters, syncControls } from "./filters.js";
+import { buildZoneOptions, initFilters, renderSteps, syncControls } from "./filters.js";
 import {
-  BREAKDOWN_LIMIT,
-  DIMENSIONS,
   afterCommit,
   config,
   initialState,
@@ -31,7 +24,8 @@ import {
   stateFromSearch
 } from "./state.js";
 import { renderSummary } from "./summary.js";
-import { onTableClick, renderBreakdown } from "./tables.js";
+import { loadMapPanel } from "./map.js";
+import { initPanels, loadPanels, setPanelsBusy } from "./tables.js";
 
 var body = document.body;
 
@@ -53,9 +47,7 @@ function setAllBusy(busy) {
   ["card-clicks", "card-unique", "card-bots", "card-qr", "panel-timeseries"].forEach(function (id) {
     setBusy($(id), busy);
   });
-  DIMENSIONS.forEach(function (d) {
-    setBusy($("panel-" + d.key), busy);
-  });
+  setPanelsBusy(busy);
 }
 
 function load() {
@@ -79,19 +71,14 @@ function load() {
   }
 
   var jobs = [
-    when(getJSON(apiURL("summary"), signal), renderSummary),
+    when(getJSON(apiURL("summary"), signal), function (data) {
+      renderSummary(data);
+      renderSteps(data);
+    }),
     when(getJSON(apiURL("timeseries"), signal), renderTimeseries)
   ];
-  DIMENSIONS.forEach(function (dim) {
-    jobs.push(
-      when(
-        getJSON(apiURL("breakdown", { limit: String(BREAKDOWN_LIMIT) }, dim.key), signal),
-        function (data) {
-          renderBreakdown(dim, data);
-        }
-      )
-    );
-  });
+  jobs = jobs.concat(loadPanels(when, signal));
+  jobs = jobs.concat(loadMapPanel(when, signal));
 
   return Promise.all(jobs).then(
     function () {
@@ -135,13 +122,7 @@ function start() {
 
   buildZoneOptions();
   createTimeseriesChart();
-  DIMENSIONS.forEach(function (dim) {
-    createBreakdownChart(dim);
-    var table = $("table-" + dim.key);
-    if (table) {
-      table.addEventListener("click", onTableClick(dim));
-    }
-  });
+  initPanels();
   syncControls();
   load();
 }

@@ -28,6 +28,12 @@ export var PRESET_KEYS = {};
 });
 PRESET_KEYS.custom = PRESET_KEYS.custom || "Custom range";
 export var DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+export var BUCKETS = ["hour", "day", "week", "month"];
+/* [{name, offset}] of the current IANA zone names; code -> name of the known countries; the
+ * values the closed dimensions (device, sender, bot_reason) take. */
+export var ZONES = pageConfig.zones || [];
+export var COUNTRIES = pageConfig.countries || {};
+export var CHOICES = pageConfig.choices || {};
 export var BREAKDOWN_LIMIT = 10;
 export var SUGGESTION_LIMIT = 100;
 
@@ -73,6 +79,7 @@ export function normalizeState(raw) {
     to: range === "custom" ? raw.to || "" : "",
     tz: raw.tz || DEFAULT_TZ,
     bots: raw.bots === "include" ? "include" : "exclude",
+    bucket: BUCKETS.indexOf(raw.bucket) !== -1 ? raw.bucket : "",
     filters: filters
   };
 }
@@ -85,6 +92,7 @@ export function stateFromSearch(search) {
     to: params.get("to") || "",
     tz: params.get("tz") || DEFAULT_TZ,
     bots: params.get("bots") || "exclude",
+    bucket: params.get("bucket") || "",
     filters: {}
   };
   DIMENSIONS.forEach(function (d) {
@@ -98,7 +106,15 @@ export function cloneState(s) {
   Object.keys(s.filters).forEach(function (key) {
     filters[key] = { is: s.filters[key].is.slice(), not: s.filters[key].not.slice() };
   });
-  return { range: s.range, from: s.from, to: s.to, tz: s.tz, bots: s.bots, filters: filters };
+  return {
+    range: s.range,
+    from: s.from,
+    to: s.to,
+    tz: s.tz,
+    bots: s.bots,
+    bucket: s.bucket,
+    filters: filters
+  };
 }
 
 /* Same parameters, in the same order, as the server's ClickFilter.params(). */
@@ -112,6 +128,9 @@ export function stateParams(s, options) {
   params.append("tz", s.tz);
   if (s.bots !== "exclude") {
     params.append("bots", s.bots);
+  }
+  if (s.bucket) {
+    params.append("bucket", s.bucket);
   }
   DIMENSIONS.forEach(function (d) {
     if (options && options.without === d.key) {

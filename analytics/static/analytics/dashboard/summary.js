@@ -61,7 +61,8 @@ export function renderSummary(data) {
   $("summary-clicks").textContent = fmtInt(current.clicks);
   $("summary-unique").textContent = fmtInt(current.unique);
   $("summary-bots").textContent = fmtInt(current.bots);
-  $("summary-qr").textContent = current.clicks ? fmtShare(current.qr_share) : "—";
+  // From the counts, not qr_share (rounded to 4 places): see fmtShare.
+  $("summary-qr").textContent = current.clicks ? fmtShare(current.qr / current.clicks) : "—";
   $("summary-qr").title = fmtInt(current.qr) + " QR scans";
   renderChange("summary-clicks-change", change.clicks, "relative", { noPrevious: noPrevious });
   renderChange("summary-unique-change", change.unique, "relative", { noPrevious: noPrevious });

@@ -1,118 +1,260 @@
-/* Breakdown tables: the top values, "Other", and a row click (or its button) to filter. */
+/* Breakdown panels: one compact list per panel (label, clicks, share, and a bar behind the row
+ * as wide as the share), tabs where breakdowns are related (the chosen tab is kept in
+ * localStorage), and a note under the list on what Direct, Unknown or No campaign hold.
+ *
+ * Only the shown tab of each panel is fetched; another tab is fetched when it is chosen. A row
+ * of a filter dimension is a button that filters the dashboard by its value; the UTM, link and
+ * URL breakdowns have no filter, so their rows are plain text. */
 
-import { COLORS, breakdownRows, charts } from "./charts.js";
+import { apiURL, getJSON } from "./api.js";
 import { $, el, setBusy } from "./dom.js";
 import { addFilter, renderChips } from "./filters.js";
 import { fmtInt, fmtShare } from "./format.js";
-import { rememberLabel, state } from "./state.js";
+import { BREAKDOWN_LIMIT, config, queryString, rememberLabel, state, stateParams } from "./state.js";
 
-function appendCells(tr, clicks, unique, share) {
-  tr.appendChild(el("td", "num", fmtInt(clicks)));
-  tr.appendChild(el("td", "num", fmtInt(unique)));
-  tr.appendChild(el("td", "num", fmtShare(share)));
+var PANELS = (config && config.panels) || [];
+var STORAGE_PREFIX = "clicktrack.tab.";
+
+/* The current load: its `when` (which drops answers of an older load) and abort signal. */
+var current = { when: null, signal: null, drawn: {} };
+
+function storedTab(panel) {
+  try {
+    return window.localStorage.getItem(STORAGE_PREFIX + panel.key);
+  } catch (e) {
+    return null; // storage disabled: the first tab
+  }
 }
 
-export function renderBreakdown(dim, data) {
-  var panel = $("panel-" + dim.key);
-  var table = $("table-" + dim.key);
-  var rows = data.rows || [];
-  var other = data.other;
-  breakdownRows[dim.key] = rows;
-  var activeIs = state.filters[dim.key] ? state.filters[dim.key].is : [];
-  var newLabels = false;
+function storeTab(panel, tab) {
+  try {
+    window.localStorage.setItem(STORAGE_PREFIX + panel.key, tab.key);
+  } catch (e) {
+    /* storage disabled or full: the choice lasts until the page is left */
+  }
+}
 
-  var tbody = table.tBodies[0];
-  var frag = document.createDocumentFragment();
-  rows.forEach(function (row) {
-    var value = String(row.value == null ? "" : row.value);
-    var label = row.label || (value === "" ? "Unknown" : value);
-    var active = activeIs.indexOf(value) !== -1;
-    if (rememberLabel(dim.key, value, label) && active) {
-      newLabels = true;
+function selectedTab(panel) {
+  var key = storedTab(panel);
+  return (
+    panel.tabs.filter(function (tab) {
+      return tab.key === key;
+    })[0] || panel.tabs[0]
+  );
+}
+
+function appendNumbers(row, clicks, share) {
+  row.appendChild(el("span", "bar-list__clicks", fmtInt(clicks)));
+  row.appendChild(el("span", "bar-list__share", fmtShare(share)));
+}
+
+function bar(share) {
+  var node = el("span", "bar-list__bar");
+  node.setAttribute("aria-hidden", "true");
+  // A CSS variable set through the CSSOM, which the Content Security Policy allows.
+  node.style.setProperty("--share", String(Math.max(0, Math.min(1, share || 0))));
+  return node;
+}
+
+function rowNode(tab, row, share, active) {
+  var value = String(row.value == null ? "" : row.value);
+  var label = row.label || (value === "" ? "Unknown" : value);
+  var node;
+  if (tab.filters) {
+    node = el("button", "bar-list__row" + (active ? " is-active" : ""));
+    node.type = "button";
+    if (active) {
+      node.setAttribute("aria-disabled", "true");
     }
-    var tr = el("tr", "row-filter" + (active ? " is-active" : ""));
-    tr.dataset.value = value;
-    tr.dataset.label = label;
-    var th = el("th");
-    th.scope = "row";
-    var button = el("button", "cell-button");
-    button.type = "button";
-    button.title = label;
-    button.appendChild(el("span", "cell-button__text", label));
-    button.appendChild(
+  } else {
+    node = el("div", "bar-list__row bar-list__row--static");
+  }
+  node.dataset.value = value;
+  node.dataset.label = label;
+  node.appendChild(bar(share));
+  node.appendChild(el("span", "bar-list__label", label));
+  appendNumbers(node, row.clicks, share);
+  if (tab.filters) {
+    node.appendChild(
       el(
         "span",
         "sr-only",
-        active ? " (active filter)" : ", filter by this " + dim.label.toLowerCase()
+        active ? " (active filter)" : ", filter by this " + tab.label.toLowerCase()
       )
     );
-    if (active) {
-      button.setAttribute("aria-disabled", "true");
+  }
+  return node;
+}
+
+function renderNotes(box, tab, rows) {
+  box.textContent = "";
+  var notes = tab.notes || {};
+  rows.forEach(function (row) {
+    var value = String(row.value == null ? "" : row.value);
+    if (Object.prototype.hasOwnProperty.call(notes, value)) {
+      box.appendChild(el("li", "panel__note", notes[value]));
     }
-    th.appendChild(button);
-    tr.appendChild(th);
-    appendCells(tr, row.clicks, row.unique, row.share);
-    frag.appendChild(tr);
+  });
+  box.hidden = !box.childNodes.length;
+}
+
+function seeAllURL(tab) {
+  var qs = queryString(stateParams(state));
+  return (
+    config.pages.breakdown.replace("__dimension__", encodeURIComponent(tab.key)) +
+    (qs ? "?" + qs : "")
+  );
+}
+
+export function renderBreakdown(tab, data) {
+  var box = $("list-" + tab.key);
+  var list = box.querySelector(".bar-list");
+  var rows = data.rows || [];
+  var other = data.other;
+  var activeIs = state.filters[tab.key] ? state.filters[tab.key].is : [];
+  var newLabels = false;
+  var total = (data.total && data.total.clicks) || 0;
+  // From the counts, not the API's share (rounded to 4 places): see fmtShare.
+  var shareOf = function (clicks) {
+    return total ? clicks / total : 0;
+  };
+
+  var frag = document.createDocumentFragment();
+  rows.forEach(function (row) {
+    var value = String(row.value == null ? "" : row.value);
+    var active = tab.filters && activeIs.indexOf(value) !== -1;
+    if (tab.filters && rememberLabel(tab.key, value, row.label) && active) {
+      newLabels = true;
+    }
+    var item = el("li");
+    item.appendChild(rowNode(tab, row, shareOf(row.clicks), active));
+    frag.appendChild(item);
   });
   if (other && other.clicks) {
-    var tr = el("tr", "row-other");
-    var th = el("th", null, "Other");
-    th.scope = "row";
-    tr.appendChild(th);
-    appendCells(tr, other.clicks, other.unique, other.share);
-    frag.appendChild(tr);
+    var otherItem = el("li", "bar-list__other");
+    otherItem.appendChild(bar(shareOf(other.clicks)));
+    otherItem.appendChild(el("span", "bar-list__label", "Other"));
+    appendNumbers(otherItem, other.clicks, shareOf(other.clicks));
+    frag.appendChild(otherItem);
   }
-  if (!rows.length) {
-    var emptyRow = el("tr", "row-empty");
-    var td = el("td", null, "No clicks to show");
-    td.colSpan = 4;
-    emptyRow.appendChild(td);
-    frag.appendChild(emptyRow);
-  }
-  tbody.textContent = "";
-  tbody.appendChild(frag);
-
-  var box = panel.querySelector(".chart-box");
-  box.querySelector(".chart-box__empty").hidden = rows.length > 0;
-
-  var chart = charts[dim.key];
-  if (chart) {
-    var chartLabels = rows.map(function (row) {
-      return row.label || (row.value === "" ? "Unknown" : String(row.value));
-    });
-    var values = rows.map(function (row) {
-      return row.clicks;
-    });
-    chart.$otherShare = other ? other.share : null;
-    if (dim.chart === "doughnut") {
-      var colors = rows.map(function (row, i) {
-        return row.value === "" ? COLORS.other : COLORS.palette[i % COLORS.palette.length];
-      });
-      if (other && other.clicks) {
-        chartLabels.push("Other");
-        values.push(other.clicks);
-        colors.push(COLORS.other);
-      }
-      chart.data.datasets[0].backgroundColor = colors;
-    }
-    chart.data.labels = chartLabels;
-    chart.data.datasets[0].data = values;
-    chart.update();
-  }
-  panel.classList.add("has-data");
-  setBusy(panel, false);
+  list.textContent = "";
+  list.appendChild(frag);
+  box.querySelector(".bar-list__empty").hidden = rows.length > 0;
+  renderNotes(box.querySelector(".panel__notes"), tab, rows);
+  $("see-all-" + tab.key).href = seeAllURL(tab);
+  box.classList.add("has-data");
+  setBusy(box, false);
   if (newLabels) {
     renderChips(); // e.g. after back/forward to filters this page had no names for
   }
 }
 
-/* Table rows: the button is the keyboard path; a click anywhere on the row does the same. */
-export function onTableClick(dim) {
+function fetchTab(tab) {
+  var box = $("list-" + tab.key);
+  setBusy(box, true);
+  current.drawn[tab.key] = true;
+  var url = apiURL("breakdown", { limit: String(BREAKDOWN_LIMIT) }, tab.key);
+  return current.when(getJSON(url, current.signal), function (data) {
+    renderBreakdown(tab, data);
+  });
+}
+
+/* Fetch the shown tab of every panel; main.js waits for these with the rest of a load.
+ * ``when(promise, render)`` renders only if the load is still the latest. */
+export function loadPanels(when, signal) {
+  current = { when: when, signal: signal, drawn: {} };
+  return PANELS.map(function (panel) {
+    var tab = selectedTab(panel);
+    return fetchTab(tab).then(function () {
+      setBusy($("panel-" + panel.key), false);
+    });
+  });
+}
+
+export function setPanelsBusy(busy) {
+  PANELS.forEach(function (panel) {
+    setBusy($("panel-" + panel.key), busy);
+  });
+}
+
+function showTab(panel, tab, focus) {
+  panel.tabs.forEach(function (other) {
+    var selected = other.key === tab.key;
+    var button = $("tab-" + other.key);
+    if (button) {
+      button.setAttribute("aria-selected", selected ? "true" : "false");
+      button.tabIndex = selected ? 0 : -1;
+      if (selected && focus) {
+        button.focus();
+      }
+    }
+    $("list-" + other.key).hidden = !selected;
+  });
+  storeTab(panel, tab);
+  if (current.when && !current.drawn[tab.key]) {
+    fetchTab(tab).catch(function (error) {
+      if (error && error.name === "AbortError") {
+        return;
+      }
+      var box = $("list-" + tab.key);
+      var empty = box.querySelector(".bar-list__empty");
+      empty.textContent = (error && error.message) || "These numbers could not be loaded.";
+      empty.hidden = false;
+      setBusy(box, false);
+    });
+  }
+}
+
+/* Tabs as WAI-ARIA describes them: arrows move between tabs (wrapping), Home and End go to
+ * the ends, and the chosen tab is shown at once. */
+function onTabKey(panel) {
   return function (event) {
-    var tr = event.target.closest("tr.row-filter");
-    if (!tr || !this.tBodies[0].contains(tr)) {
+    var index = panel.tabs.findIndex(function (tab) {
+      return tab.key === event.target.dataset.tab;
+    });
+    var count = panel.tabs.length;
+    var next = {
+      ArrowRight: (index + 1) % count,
+      ArrowDown: (index + 1) % count,
+      ArrowLeft: (index - 1 + count) % count,
+      ArrowUp: (index - 1 + count) % count,
+      Home: 0,
+      End: count - 1
+    }[event.key];
+    if (index < 0 || next === undefined) {
       return;
     }
-    addFilter(dim.key, tr.dataset.value, tr.dataset.label);
+    event.preventDefault();
+    showTab(panel, panel.tabs[next], true);
   };
+}
+
+/* Rows: a click (or Enter/Space on the focused button) filters by the row's value. */
+function onListClick(tab) {
+  return function (event) {
+    var row = event.target.closest("button.bar-list__row");
+    if (!row || !this.contains(row) || row.getAttribute("aria-disabled") === "true") {
+      return;
+    }
+    addFilter(tab.key, row.dataset.value, row.dataset.label);
+  };
+}
+
+export function initPanels() {
+  PANELS.forEach(function (panel) {
+    panel.tabs.forEach(function (tab) {
+      var list = $("list-" + tab.key).querySelector(".bar-list");
+      if (tab.filters) {
+        list.addEventListener("click", onListClick(tab));
+      }
+      var button = $("tab-" + tab.key);
+      if (button) {
+        button.addEventListener("click", function () {
+          showTab(panel, tab, false);
+        });
+        button.addEventListener("keydown", onTabKey(panel));
+      }
+    });
+    showTab(panel, selectedTab(panel), false);
+  });
 }
