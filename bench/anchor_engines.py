@@ -6,6 +6,7 @@ is built, so run.py can import this module and say how to install them.
 
 import json
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,22 +65,25 @@ def export_clicks(conn: psycopg.Connection, path: Path) -> dict[str, object]:
             "check": [int(x) for x in check]}  # fmt: skip
 
 
-class Engine:
+class Engine(ABC):
     """One engine's connection: load the CSV, run a query, return rows of Python values."""
 
     dialect: Dialect
 
+    @abstractmethod
     def load(self, csv: Path) -> float:
-        raise NotImplementedError
+        """Load the exported clicks; the seconds it took."""
 
+    @abstractmethod
     def rows(self, sql: str) -> list[tuple]:
-        raise NotImplementedError
+        """The query's rows as Python values."""
 
     def check(self) -> list[int]:
         return [int(x) for x in self.rows(check_sql(self.dialect.count_if))[0]]
 
+    @abstractmethod
     def close(self) -> None:
-        pass
+        """Release the engine's session or connection."""
 
 
 class ChdbEngine(Engine):

@@ -13,9 +13,13 @@ campaign_id, canonical_id (the sender campaign's canonical campaign, joined at e
 text dimensions, '' for unknown as in analytics_click.
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+# Month arithmetic is the app's (stdlib only): the anchor checks the aggregates, not the calendar.
+from analytics.periods import shift_months
 
 # Breakdown dimension -> column of the flat table: campaigns are counted per canonical campaign.
 COLUMNS = {"campaign": "canonical_id", "country": "country", "device": "device",
@@ -44,16 +48,6 @@ class Window:
         if length <= timedelta(days=92):
             return "day"
         return "week" if length <= timedelta(days=200) else "month"
-
-
-def shift_months(day: date, months: int) -> date:
-    """The same day ``months`` away; a day the month lacks becomes the 1st of the next month."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = index // 12, index % 12 + 1
-    try:
-        return day.replace(year=year, month=month)
-    except ValueError:
-        return date(year + month // 12, month % 12 + 1, 1)
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -111,20 +105,22 @@ def _literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-class Dialect:
+class Dialect(ABC):
     """The few spellings chDB and DuckDB do not share."""
 
     name = ""
 
+    @abstractmethod
     def count_if(self, condition: str) -> str:
-        raise NotImplementedError
+        """An aggregate counting the rows where ``condition`` holds."""
 
+    @abstractmethod
     def instant(self, moment: datetime) -> str:
-        raise NotImplementedError
+        """A UTC timestamp literal."""
 
+    @abstractmethod
     def local_bucket(self, bucket: str, tz: str) -> str:
         """The naive local start of occurred_at's bucket, as date_trunc on local time names it."""
-        raise NotImplementedError
 
     def where(self, filters: dict[str, str]) -> str:
         """The filter's conditions as analytics.filters reads key=value (an "is" condition):
