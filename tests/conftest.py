@@ -179,6 +179,18 @@ def make_click(db):
 
 
 @pytest.fixture
+def make_campaign(db):
+    """A sender campaign; saving gives it its canonical campaign, whose id ``campaign=``
+    filters by (``campaign.canonical_id``)."""
+    from analytics.models import Campaign
+
+    def make(name: str, sender: str = Sender.DUB):
+        return Campaign.objects.create(sender=sender, external_id=name, name=name)
+
+    return make
+
+
+@pytest.fixture
 def marketer_group(db):
     """The Marketer group as its data migration makes it.
 
@@ -195,10 +207,20 @@ def marketer_group(db):
 
 
 @pytest.fixture
-def marketer(marketer_group, django_user_model):
-    user = django_user_model.objects.create_user("mia", "mia@example.com", "a-long-passphrase")
-    user.groups.add(marketer_group)
-    return user
+def make_marketer(marketer_group, django_user_model):
+    def make(username: str):
+        user = django_user_model.objects.create_user(
+            username, f"{username}@example.com", "a-long-passphrase"
+        )
+        user.groups.add(marketer_group)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def marketer(make_marketer):
+    return make_marketer("mia")
 
 
 @pytest.fixture
@@ -211,9 +233,12 @@ def marketer_client(client, marketer):
 def _fresh_intake_state(settings, tmp_path):
     """Each test starts with full per-endpoint buckets, no remembered endpoints (both live in
     the process; a rolled-back test's rows are gone) and a spool file of its own."""
+    from django.core.cache import cache
+
     from analytics import acceptance, ratelimit, spool
 
     ratelimit.reset()
+    cache.clear()  # the shared links' rate limits and password attempts
     acceptance.forget_endpoints()
     spool.close()
     settings.WEBHOOK_SPOOL_PATH = tmp_path / "spool" / "deliveries.sqlite3"

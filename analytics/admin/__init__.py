@@ -7,9 +7,9 @@ and their rules (which re-map the campaigns on every change).
 
 from django.contrib import admin
 
-from analytics.admin import canonical, catalog, clicks, deliveries, endpoints
+from analytics.admin import canonical, catalog, clicks, deliveries, endpoints, sharing
 
-__all__ = ["canonical", "catalog", "clicks", "deliveries", "endpoints"]
+__all__ = ["canonical", "catalog", "clicks", "deliveries", "endpoints", "sharing"]
 
 admin.site.site_header = "clicktrack admin"
 admin.site.site_title = "clicktrack admin"
