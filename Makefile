@@ -19,14 +19,16 @@ $(STAMP): pyproject.toml
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
 
-# A development server and the processing worker beside it (stopped with the server). On an
-# empty database it first loads demo data and the user demo/demo.
+# A development server with the processing worker and the scheduler (reports, alerts) beside it,
+# stopped with the server; e-mails print to this console. On an empty database it first loads
+# demo data and the user demo/demo.
 run: export DEBUG ?= true
 run: migrate
 	$(BIN)/python manage.py create_demo_user
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py run_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py procrastinate worker & scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 demo: migrate
