@@ -1,0 +1,228 @@
+"""Saved views and what hangs off each: shared links, scheduled reports, alerts.
+
+Marketers see their own views and the team's; a view's owner (or staff) changes it and manages
+its links, reports and alerts. Every write is a POST that redirects back to the view's page.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.db.models.functions import Lower
+from django.forms import ModelForm
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from analytics import report_email
+from analytics.models import (
+    AlertIncident,
+    AlertRule,
+    ReportDelivery,
+    ReportSchedule,
+    SavedView,
+    SharedLink,
+)
+from analytics.permissions import analytics_page
+from analytics.saved_view_forms import (
+    AlertRuleForm,
+    ReportScheduleForm,
+    SavedViewForm,
+    SharedLinkForm,
+)
+from analytics.share_views import share_url
+
+RECENT = 10
+
+
+@analytics_page
+def saved_views(request: HttpRequest) -> HttpResponse:
+    """GET: every view the user may open. POST: save the dashboard's current view."""
+    if request.method == "POST":
+        form = SavedViewForm(request.POST, instance=SavedView(owner=request.user))
+        if form.is_valid():
+            view = form.save()
+            messages.success(request, f"Saved “{view.name}”.")
+            return redirect(view.get_absolute_url())
+        messages.error(request, _errors(form))
+        return redirect(f"{reverse('dashboard')}?{request.POST.get('query', '')}")
+    views = SavedView.objects.visible_to(request.user).order_by(Lower("name"))
+    return render(request, "analytics/saved_views.html", {"views": views})
+
+
+@analytics_page
+def saved_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The view's page: its settings, links, reports and alerts. POST renames it."""
+    view = _visible(request, pk)
+    editor = view.can_edit(request.user)
+    form = SavedViewForm(instance=view)
+    if request.method == "POST":
+        _require_editor(request, view)
+        form = SavedViewForm(request.POST, instance=view)
+        if form.is_valid():
+            view.updated_at = timezone.now()
+            form.save()
+            messages.success(request, "Saved.")
+            return redirect("saved-view", pk=view.pk)
+    context = _page_context(view, editor) | {"form": form}
+    return render(request, "analytics/saved_view.html", context, status=400 if form.errors else 200)
+
+
+@analytics_page
+@require_POST
+def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    view = _visible(request, pk)
+    _require_editor(request, view)
+    view.delete()
+    messages.success(request, f"Deleted “{view.name}” with its shared links, reports and alerts.")
+    return redirect("saved-views")
+
+
+@analytics_page
+@require_POST
+def create_link(request: HttpRequest, pk: int) -> HttpResponse:
+    return _create(request, pk, SharedLinkForm, "Shared link created: copy it from the list.")
+
+
+@analytics_page
+@require_POST
+def create_report(request: HttpRequest, pk: int) -> HttpResponse:
+    return _create(request, pk, ReportScheduleForm, "Report scheduled.")
+
+
+@analytics_page
+@require_POST
+def create_alert(request: HttpRequest, pk: int) -> HttpResponse:
+    return _create(request, pk, AlertRuleForm, "Alert created.")
+
+
+@analytics_page
+@require_POST
+def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
+    link = get_object_or_404(SharedLink, pk=pk, saved_view__isnull=False)
+    view = _visible(request, link.saved_view_id)
+    _require_editor(request, view)
+    link.revoke()
+    messages.success(request, f"Revoked the link for “{link.label}”: it no longer opens.")
+    return redirect("saved-view", pk=view.pk)
+
+
+@analytics_page
+@require_POST
+def delete_report(request: HttpRequest, pk: int) -> HttpResponse:
+    return _delete(request, ReportSchedule, pk, "Report stopped and deleted.")
+
+
+@analytics_page
+@require_POST
+def delete_alert(request: HttpRequest, pk: int) -> HttpResponse:
+    return _delete(request, AlertRule, pk, "Alert deleted.")
+
+
+@analytics_page
+@require_GET
+def report_preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """The report of the last closed period as its recipients will see it, HTML or text."""
+    if kind not in ("html", "txt"):
+        raise Http404("A preview is .html or .txt.")
+    schedule = get_object_or_404(ReportSchedule.objects.select_related("saved_view"), pk=pk)
+    _visible(request, schedule.saved_view_id)
+    now = timezone.now()
+    start, _ = schedule.last_closed_period(now)
+    subject, text, html = report_email.preview(schedule, start, now)
+    if kind == "txt":
+        return HttpResponse(
+            f"Subject: {subject}\n\n{text}", content_type="text/plain; charset=utf-8"
+        )
+    response = HttpResponse(html)
+    # The e-mail's HTML styles itself inline, as e-mail must; nothing else may load or run.
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+    )
+    return response
+
+
+def _visible(request: HttpRequest, pk: int) -> SavedView:
+    # Staff reach every view (to repair or revoke); their list shows theirs and the team's.
+    views = SavedView.objects.select_related("owner")
+    if not request.user.is_staff:
+        views = views.visible_to(request.user)
+    view = views.filter(pk=pk).first()
+    if view is None:
+        raise Http404("No saved view with this number that you can see.")
+    return view
+
+
+def _require_editor(request: HttpRequest, view: SavedView) -> None:
+    if not view.can_edit(request.user):
+        raise PermissionDenied(f"Only {view.owner} (or staff) can change “{view.name}”.")
+
+
+def _create(request: HttpRequest, pk: int, form_class: type[ModelForm], done: str) -> HttpResponse:
+    view = _visible(request, pk)
+    _require_editor(request, view)
+    form = form_class(request.POST, instance=form_class._meta.model(saved_view=view))
+    form.instance.created_by = request.user
+    if not form.is_valid():
+        context = _page_context(view, True) | {
+            "form": SavedViewForm(instance=view),
+            _FORM_NAMES[form_class]: form,
+        }
+        return render(request, "analytics/saved_view.html", context, status=400)
+    form.save()
+    messages.success(request, done)
+    return redirect("saved-view", pk=view.pk)
+
+
+def _delete(request: HttpRequest, model: type, pk: int, done: str) -> HttpResponse:
+    item = get_object_or_404(model, pk=pk, saved_view__isnull=False)
+    view = _visible(request, item.saved_view_id)
+    _require_editor(request, view)
+    item.delete()
+    messages.success(request, done)
+    return redirect("saved-view", pk=view.pk)
+
+
+_FORM_NAMES = {
+    SharedLinkForm: "link_form",
+    ReportScheduleForm: "report_form",
+    AlertRuleForm: "alert_form",
+}
+
+
+def _page_context(view: SavedView, editor: bool) -> dict[str, object]:
+    now = timezone.now()
+    links = list(view.shared_links.order_by("-created_at"))
+    for link in links:
+        link.url = share_url(link)
+        link.current_state = link.state(now)
+    reports = view.reports.order_by("created_at").prefetch_related(
+        Prefetch(
+            "deliveries",
+            queryset=ReportDelivery.objects.order_by("-period_start"),
+            to_attr="history",
+        )
+    )
+    alerts = view.alerts.select_related("endpoint").prefetch_related(
+        Prefetch(
+            "incidents",
+            queryset=AlertIncident.objects.order_by("-opened_at"),
+            to_attr="history",
+        )
+    )
+    return {
+        "view": view,
+        "editor": editor,
+        "filter_label": view.click_filter().label,
+        "links": links,
+        "reports": [(report, report.history[:RECENT]) for report in reports],
+        "alerts": [(alert, alert.history[:RECENT]) for alert in alerts],
+        "link_form": SharedLinkForm(),
+        "report_form": ReportScheduleForm(),
+        "alert_form": AlertRuleForm(),
+    }
+
+
+def _errors(form: ModelForm) -> str:
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
