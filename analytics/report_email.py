@@ -147,8 +147,8 @@ def _figure(label: str, value: int, change: float | None) -> dict[str, str]:
 
 def _change_text(change: float | None) -> str:
     if change is None:
-        return "no clicks the period before"
+        return "none the period before"
     if change == 0:
         return "same as the period before"
     sign = "+" if change > 0 else "\u2212"
-    return f"{sign}{abs(change):.0%} on the period before"
+    return f"{sign}{abs(change):,.0%} on the period before"
