@@ -298,9 +298,10 @@ def _touch(link: SharedLink) -> None:
 
 
 def _private(response: HttpResponseBase) -> None:
-    # The token is the password of the page: never sent on as a Referer, never indexed, never
-    # kept by a shared cache.
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is the password of the page: never sent to another site as a Referer, never
+    # indexed, never kept by a shared cache. (Not "no-referrer": Chromium then posts the
+    # password form with "Origin: null", which Django's CSRF check refuses.)
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "private, no-store"
 

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from analytics import page_controls, panels, stats, timeutil
 from analytics.filters import DIMENSIONS, FILTER_CHOICES, PRESETS, ClickFilter, FilterError
-from analytics.models import Sender
+from analytics.models import SavedView, Sender
 from analytics.permissions import analytics_page
 from analytics.senders.normalize import CONTINENT_OF, country_name
 
@@ -49,7 +50,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "countries": {code: country_name(code) for code in sorted(CONTINENT_OF)},
         "choices": {key: sorted(values) for key, values in FILTER_CHOICES.items()},
     }
-    context = {"state": state, "config": config, "querystring": f.querystring()}
+    context = {
+        "state": state,
+        "config": config,
+        "querystring": f.querystring(),
+        "saved_views": SavedView.objects.visible_to(request.user).order_by(Lower("name")),
+    }
     return render(request, "analytics/dashboard.html", context, status=status)
 
 

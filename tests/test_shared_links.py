@@ -228,7 +228,7 @@ def test_shared_responses_are_private(client, link):
     for route in ROUTES:
         response = client.get(_url(link, route))
 
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
         assert response["X-Robots-Tag"] == "noindex, nofollow"
         assert "no-store" in response["Cache-Control"]
 

@@ -1,4 +1,5 @@
-/* "Add filter": a dimension, is / is not, and a value picked from suggestions or typed. */
+/* "Add filter": a dimension, is / is not, and a value picked from suggestions or typed.
+ * Pages without the form (a shared link's dashboard) start nothing here. */
 
 import { getJSON } from "./api.js";
 import { $, el } from "./dom.js";
@@ -6,6 +7,7 @@ import { addFilter } from "./filters.js";
 import {
   CHOICES,
   COUNTRIES,
+  READONLY,
   SUGGESTION_LIMIT,
   config,
   labels,
@@ -146,7 +148,7 @@ function showAddFilterError(message) {
 }
 
 function closeAddFilter() {
-  if (addFilterDetails.open) {
+  if (addFilterDetails && addFilterDetails.open) {
     addFilterDetails.open = false;
     addFilterDetails.querySelector("summary").focus();
   }
@@ -164,7 +166,7 @@ function onAddFilterKeydown(event) {
 }
 
 function onDocumentClick(event) {
-  if (addFilterDetails.open && !addFilterDetails.contains(event.target)) {
+  if (addFilterDetails && addFilterDetails.open && !addFilterDetails.contains(event.target)) {
     addFilterDetails.open = false;
   }
 }
@@ -210,6 +212,18 @@ function onAddFilterSubmit(event) {
 }
 
 export function initAddFilter() {
+  var parts = [
+    addFilterDetails,
+    addFilterForm,
+    addFilterDim,
+    addFilterOp,
+    addFilterValue,
+    addFilterList,
+    addFilterError
+  ];
+  if (READONLY || parts.indexOf(null) !== -1) {
+    return; // no form on this page, or filters that are not the visitor's to change
+  }
   addFilterDetails.addEventListener("keydown", onAddFilterKeydown);
   document.addEventListener("click", onDocumentClick);
   addFilterDetails.addEventListener("toggle", onAddFilterToggle);

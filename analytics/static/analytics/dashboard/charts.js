@@ -221,8 +221,11 @@ export function renderTimeseries(data) {
     }
   });
   timeseriesPoints = { current: current, bucket: bucket, partial: partial };
-  $("timeseries-meta").textContent =
-    "Per " + bucket + " · " + tz + (partial >= 0 ? " · dotted: this " + bucket + " is incomplete" : "");
+  var meta = $("timeseries-meta");
+  if (meta) {
+    meta.textContent =
+      "Per " + bucket + " · " + tz + (partial >= 0 ? " · dotted: this " + bucket + " is incomplete" : "");
+  }
   renderBucketSwitch(bucket, data.buckets);
   var chart = charts.timeseries;
   if (chart) {
@@ -238,6 +241,8 @@ export function renderTimeseries(data) {
     });
     chart.update();
   }
-  panel.classList.add("has-data");
-  setBusy(panel, false);
+  if (panel) {
+    panel.classList.add("has-data");
+    setBusy(panel, false);
+  }
 }

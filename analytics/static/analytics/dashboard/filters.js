@@ -1,5 +1,8 @@
 /* The filter bar: date range and its arrows, time zone, bots, the chips of the active filters,
- * and the changes they make to the state (each one a commit). */
+ * and the changes they make to the state (each one a commit).
+ *
+ * A shared link's dashboard (READONLY) has no chips, no "Clear all filters" and no "Add filter":
+ * its filters are fixed by the server. Every element here may be missing from a page. */
 
 import { $, el } from "./dom.js";
 import { isoDate } from "./format.js";
@@ -7,6 +10,7 @@ import {
   DATE_RE,
   DEFAULT_TZ,
   DIMENSIONS,
+  READONLY,
   ZONES,
   cloneState,
   commit,
@@ -56,6 +60,9 @@ ZONES.forEach(function (z) {
 /* The datalist: the default and the browser's zone first, then every zone, each with its
  * offset as the label, so typing "Kolk" or "+05:30" finds Asia/Kolkata. */
 export function buildZoneOptions() {
+  if (!tzList || !tzSelect) {
+    return;
+  }
   var notes = {};
   function note(zone, text) {
     if (zone && ZONE_OFFSET[zone]) {
@@ -101,8 +108,13 @@ function resolveZone(text) {
 }
 
 function showZoneError(message) {
-  tzError.textContent = message;
-  tzError.hidden = !message;
+  if (tzError) {
+    tzError.textContent = message;
+    tzError.hidden = !message;
+  }
+  if (!tzSelect) {
+    return;
+  }
   if (message) {
     tzSelect.setAttribute("aria-invalid", "true");
   } else {
@@ -111,26 +123,43 @@ function showZoneError(message) {
 }
 
 export function syncControls() {
-  rangeSelect.value = state.range;
-  customRange.hidden = state.range !== "custom";
-  var today = isoDate(new Date(), state.tz);
-  dateFrom.min = EARLIEST_DAY;
-  dateTo.max = today;
-  if (state.range === "custom") {
-    dateFrom.value = state.from;
-    dateTo.value = state.to;
-    dateTo.min = state.from || EARLIEST_DAY;
-    dateFrom.max = state.to || today;
+  if (rangeSelect) {
+    rangeSelect.value = state.range;
+  }
+  if (customRange) {
+    customRange.hidden = state.range !== "custom";
+  }
+  if (dateFrom && dateTo) {
+    var today = isoDate(new Date(), state.tz);
+    dateFrom.min = EARLIEST_DAY;
+    dateTo.max = today;
+    if (state.range === "custom") {
+      dateFrom.value = state.from;
+      dateTo.value = state.to;
+      dateTo.min = state.from || EARLIEST_DAY;
+      dateFrom.max = state.to || today;
+    }
   }
   hideDateError();
-  tzSelect.value = state.tz;
+  if (tzSelect) {
+    tzSelect.value = state.tz;
+  }
   showZoneError("");
   // Until the new period's summary says where its neighbours are (renderSteps).
-  rangePrev.disabled = true;
-  rangeNext.disabled = true;
-  botsToggle.checked = state.bots === "include";
-  $("summary-bots-title").textContent =
-    state.bots === "include" ? "Bots and scanners included" : "Bots and scanners filtered out";
+  if (rangePrev) {
+    rangePrev.disabled = true;
+  }
+  if (rangeNext) {
+    rangeNext.disabled = true;
+  }
+  if (botsToggle) {
+    botsToggle.checked = state.bots === "include";
+  }
+  var botsTitle = $("summary-bots-title");
+  if (botsTitle) {
+    botsTitle.textContent =
+      state.bots === "include" ? "Bots and scanners included" : "Bots and scanners filtered out";
+  }
   renderChips();
   updateLinks();
 }
@@ -141,6 +170,9 @@ function updateLinks() {
   document.querySelectorAll("a[data-export]").forEach(function (link) {
     link.href = link.dataset.export + (qs ? "?" + qs : "");
   });
+  if (!config.pages || !config.pages.breakdown) {
+    return; // no "See all" pages (a shared dashboard)
+  }
   DIMENSIONS.forEach(function (d) {
     var link = $("see-all-" + d.key);
     if (link) {
@@ -156,6 +188,12 @@ function chipText(dim, op, value) {
 }
 
 export function renderChips() {
+  if (READONLY || !chipsList) {
+    if (clearFilters) {
+      clearFilters.hidden = true;
+    }
+    return; // no filters to remove here
+  }
   var frag = document.createDocumentFragment();
   var count = 0;
   DIMENSIONS.forEach(function (d) {
@@ -196,14 +234,25 @@ export function renderChips() {
   chipsList.textContent = "";
   chipsList.appendChild(frag);
   chipsList.hidden = count === 0;
-  clearFilters.hidden = count === 0;
+  if (clearFilters) {
+    clearFilters.hidden = count === 0;
+  }
+}
+
+/* Focus the filter area's first remove button, else "Add filter", when there is one. */
+function focusFilterArea() {
+  var first = chipsList && chipsList.querySelector(".chip__remove");
+  var summary = addFilterDetails && addFilterDetails.querySelector("summary");
+  if (first || summary) {
+    (first || summary).focus();
+  }
 }
 
 /* ---------------------------------------------------------------- state changes */
 
 export function addFilter(dim, value, label, op) {
-  if (!state.filters[dim]) {
-    return;
+  if (READONLY || !state.filters[dim]) {
+    return; // a shared dashboard's filters are fixed
   }
   op = op === "not" ? "not" : "is";
   value = String(value == null ? "" : value).trim();
@@ -227,8 +276,7 @@ function removeFilter(dim, op, value) {
   });
   commit(next);
   // Keep keyboard focus in the filter area once the chip is gone.
-  var first = chipsList.querySelector(".chip__remove");
-  (first || $("add-filter").querySelector("summary")).focus();
+  focusFilterArea();
 }
 
 function resetFilters() {
@@ -255,6 +303,9 @@ export function renderSteps(summary) {
     [rangeNext, steps.next, "Next period"]
   ].forEach(function (item) {
     var button = item[0];
+    if (!button) {
+      return;
+    }
     button.disabled = !item[1];
     var label = item[1] ? item[2] + ": " + stepLabel(item[1]) : item[2] + " (none)";
     button.setAttribute("aria-label", label);
@@ -301,14 +352,16 @@ function onRangeChange() {
     next.to = "";
   }
   commit(next);
-  if (next.range === "custom") {
+  if (next.range === "custom" && dateFrom) {
     dateFrom.focus();
   }
 }
 
 function hideDateError() {
-  dateError.hidden = true;
-  dateError.textContent = "";
+  if (dateError) {
+    dateError.hidden = true;
+    dateError.textContent = "";
+  }
 }
 
 function onDateChange() {
@@ -392,7 +445,7 @@ function onBotsChange() {
 
 function onFilterFormSubmit(event) {
   event.preventDefault(); // controls apply on change; Enter in a date field lands here
-  if (state.range === "custom" || rangeSelect.value === "custom") {
+  if (state.range === "custom" || (rangeSelect && rangeSelect.value === "custom")) {
     onDateChange();
   }
 }
@@ -401,24 +454,35 @@ function onClearFilters() {
   var next = cloneState(state);
   next.filters = emptyFilters();
   commit(next);
-  addFilterDetails.querySelector("summary").focus();
+  focusFilterArea();
+}
+
+/* addEventListener when the page has the element. */
+function on(node, type, listener) {
+  if (node) {
+    node.addEventListener(type, listener);
+  }
 }
 
 export function initFilters() {
-  rangeSelect.addEventListener("change", onRangeChange);
-  dateFrom.addEventListener("change", onDateChange);
-  dateTo.addEventListener("change", onDateChange);
-  tzSelect.addEventListener("change", onZoneChange);
-  tzSelect.addEventListener("input", onZoneInput);
-  tzSelect.addEventListener("keydown", onZoneKeydown);
-  rangePrev.addEventListener("click", function () {
+  on(rangeSelect, "change", onRangeChange);
+  if (dateFrom && dateTo) {
+    dateFrom.addEventListener("change", onDateChange);
+    dateTo.addEventListener("change", onDateChange);
+  }
+  on(tzSelect, "change", onZoneChange);
+  on(tzSelect, "input", onZoneInput);
+  on(tzSelect, "keydown", onZoneKeydown);
+  on(rangePrev, "click", function () {
     onStep(steps.previous);
   });
-  rangeNext.addEventListener("click", function () {
+  on(rangeNext, "click", function () {
     onStep(steps.next);
   });
-  botsToggle.addEventListener("change", onBotsChange);
-  $("filter-form").addEventListener("submit", onFilterFormSubmit);
-  clearFilters.addEventListener("click", onClearFilters);
-  $("reset-filters").addEventListener("click", resetFilters);
+  on(botsToggle, "change", onBotsChange);
+  on($("filter-form"), "submit", onFilterFormSubmit);
+  if (!READONLY) {
+    on(clearFilters, "click", onClearFilters);
+    on($("reset-filters"), "click", resetFilters);
+  }
 }

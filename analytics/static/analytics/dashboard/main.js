@@ -21,6 +21,7 @@ import {
   config,
   initialState,
   setState,
+  settleAddress,
   stateFromSearch
 } from "./state.js";
 import { renderSummary } from "./summary.js";
@@ -35,12 +36,21 @@ var loadSeq = 0;
 var loadController = null;
 
 function showError(message) {
-  $("load-error-text").textContent = message;
-  $("load-error").hidden = false;
+  var text = $("load-error-text");
+  var box = $("load-error");
+  if (text) {
+    text.textContent = message;
+  }
+  if (box) {
+    box.hidden = false;
+  }
 }
 
 function hideError() {
-  $("load-error").hidden = true;
+  var box = $("load-error");
+  if (box) {
+    box.hidden = true;
+  }
 }
 
 function setAllBusy(busy) {
@@ -104,14 +114,18 @@ function load() {
 
 function start() {
   body.dataset.loaded = "false";
+  settleAddress();
   afterCommit(function () {
     syncControls();
     load();
   });
   initFilters();
-  $("load-retry").addEventListener("click", function () {
-    load();
-  });
+  var retry = $("load-retry");
+  if (retry) {
+    retry.addEventListener("click", function () {
+      load();
+    });
+  }
   window.addEventListener("popstate", function () {
     setState(stateFromSearch(window.location.search));
     syncControls();

@@ -4,13 +4,16 @@
  * Hover or focus a country for its numbers; click it (or press Enter) to filter the dashboard
  * by it, as the country list's rows do. Only countries with clicks take focus, so the keyboard
  * is not walked through 170 empty shapes. Names from the API are set with textContent only.
+ *
+ * On a shared link's dashboard (READONLY) the numbers show on hover and focus the same way, but
+ * choosing a country filters nothing: the filters are the link's.
  */
 
 import { apiURL, getJSON } from "./api.js";
 import { $ } from "./dom.js";
 import { addFilter } from "./filters.js";
 import { fmtInt, fmtShare } from "./format.js";
-import { state } from "./state.js";
+import { READONLY, state } from "./state.js";
 
 var SVG = "http://www.w3.org/2000/svg";
 var LEVELS = 5;
@@ -22,7 +25,7 @@ var figures = {}; // alpha-2 code -> {label, clicks, share}
 function buildSvg(map) {
   var svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", map.viewBox);
-  svg.setAttribute("class", "map__svg");
+  svg.setAttribute("class", READONLY ? "map__svg map__svg--readonly" : "map__svg");
   svg.setAttribute("role", "group");
   svg.setAttribute("aria-label", "World map of clicks by country");
   Object.keys(map.countries).forEach(function (code) {
@@ -41,12 +44,15 @@ function buildSvg(map) {
   svg.addEventListener("focusout", hideTip);
   svg.addEventListener("click", onChoose);
   svg.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" || event.key === " ") {
+    if (!READONLY && (event.key === "Enter" || event.key === " ")) {
       event.preventDefault();
       onChoose(event);
     }
   });
-  $("map-canvas").replaceChildren(svg);
+  var canvas = $("map-canvas");
+  if (canvas) {
+    canvas.replaceChildren(svg);
+  }
 }
 
 function loadMap() {
@@ -82,6 +88,9 @@ function levelFloor(n, max) {
 
 function renderLegend(max) {
   var legend = $("map-legend");
+  if (!legend) {
+    return;
+  }
   legend.replaceChildren();
   if (!max) {
     return;
@@ -118,7 +127,7 @@ function render(map, data) {
       offMap += row.clicks; // unknown, or a country too small for a 1:110m map
     }
   });
-  var chosen = (state.filters.country && state.filters.country.is) || [];
+  var chosen = (!READONLY && state.filters.country && state.filters.country.is) || [];
   Object.keys(shapes).forEach(function (code) {
     var shape = shapes[code];
     var row = figures[code];
@@ -126,7 +135,12 @@ function render(map, data) {
     shape.setAttribute("class", "map__country map__country--" + lvl);
     shape.dataset.clicks = String(row ? row.clicks : 0);
     shape.classList.toggle("map__country--chosen", chosen.indexOf(code) !== -1);
-    if (row) {
+    if (row && READONLY) {
+      // Focusable for its numbers (the tip), but nothing to press.
+      shape.setAttribute("tabindex", "0");
+      shape.setAttribute("role", "img");
+      shape.setAttribute("aria-label", describe(code));
+    } else if (row) {
       shape.setAttribute("tabindex", "0");
       shape.setAttribute("role", "button");
       shape.setAttribute("aria-label", describe(code) + ". Select to filter by it.");
@@ -138,10 +152,12 @@ function render(map, data) {
   });
   renderLegend(max);
   var note = $("map-note");
-  note.hidden = offMap === 0;
-  note.textContent = offMap
-    ? fmtInt(offMap) + " clicks are not on the map: unknown countries, or ones too small for it."
-    : "";
+  if (note) {
+    note.hidden = offMap === 0;
+    note.textContent = offMap
+      ? fmtInt(offMap) + " clicks are not on the map: unknown countries, or ones too small for it."
+      : "";
+  }
   hideTip();
 }
 
@@ -156,6 +172,9 @@ function describe(code) {
 
 function showTip(code, x, y) {
   var tip = $("map-tip");
+  if (!tip) {
+    return;
+  }
   var box = panel.getBoundingClientRect(); // the tip is placed within the panel
   tip.textContent = describe(code);
   tip.hidden = false;
@@ -166,7 +185,10 @@ function showTip(code, x, y) {
 }
 
 function hideTip() {
-  $("map-tip").hidden = true;
+  var tip = $("map-tip");
+  if (tip) {
+    tip.hidden = true;
+  }
 }
 
 function codeOf(event) {
@@ -193,7 +215,7 @@ function onFocus(event) {
 
 function onChoose(event) {
   var code = codeOf(event);
-  if (code && figures[code]) {
+  if (!READONLY && code && figures[code]) {
     addFilter("country", code, figures[code].label);
   }
 }

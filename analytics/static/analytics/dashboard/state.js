@@ -15,6 +15,11 @@ export var config = readJSON("dashboard-config");
 export var initialState = readJSON("dashboard-state");
 var pageConfig = config || {};
 
+/* A shared link's dashboard (/s/<token>/): the filters are the server's, fixed; the visitor
+ * changes the period, zone, bots rule and buckets only, and the address stays under the link. */
+export var READONLY = pageConfig.readonly === true;
+var DASHBOARD_PATH = (pageConfig.pages && pageConfig.pages.dashboard) || "";
+
 export var DEFAULT_RANGE = pageConfig.default_range || "30d";
 export var DEFAULT_TZ = pageConfig.default_tz || "UTC";
 export var DIMENSIONS = pageConfig.dimensions || [];
@@ -95,9 +100,11 @@ export function stateFromSearch(search) {
     bucket: params.get("bucket") || "",
     filters: {}
   };
-  DIMENSIONS.forEach(function (d) {
-    raw.filters[d.key] = { is: params.getAll(d.key), not: params.getAll(d.key + "!") };
-  });
+  if (!READONLY) {
+    DIMENSIONS.forEach(function (d) {
+      raw.filters[d.key] = { is: params.getAll(d.key), not: params.getAll(d.key + "!") };
+    });
+  }
   return normalizeState(raw);
 }
 
@@ -117,7 +124,9 @@ export function cloneState(s) {
   };
 }
 
-/* Same parameters, in the same order, as the server's ClickFilter.params(). */
+/* Same parameters, in the same order, as the server's ClickFilter.params(). A shared dashboard
+ * always sends bots and bucket (bucket= for "the range decides"): the server starts from the
+ * link's saved view, whose bots=include or bucket=week would otherwise stay in force. */
 export function stateParams(s, options) {
   var params = new URLSearchParams();
   params.append("range", s.range);
@@ -126,11 +135,14 @@ export function stateParams(s, options) {
     params.append("to", s.to);
   }
   params.append("tz", s.tz);
-  if (s.bots !== "exclude") {
+  if (s.bots !== "exclude" || READONLY) {
     params.append("bots", s.bots);
   }
-  if (s.bucket) {
+  if (s.bucket || READONLY) {
     params.append("bucket", s.bucket);
+  }
+  if (READONLY) {
+    return params; // a shared dashboard's filters are the server's: the API refuses any
   }
   DIMENSIONS.forEach(function (d) {
     if (options && options.without === d.key) {
@@ -179,10 +191,25 @@ export function setState(next) {
   state = next;
 }
 
+/* The page's own path; a shared dashboard's is its link's, whatever the address bar says. */
+function pagePath() {
+  return READONLY && DASHBOARD_PATH ? DASHBOARD_PATH : window.location.pathname;
+}
+
+/* A shared dashboard's address names every parameter from the start, so that back/forward to
+ * it shows what it showed: a bare /s/<token>/ means the saved view's period, which this page
+ * cannot tell from the defaults. */
+export function settleAddress() {
+  if (READONLY) {
+    var qs = queryString(stateParams(state));
+    window.history.replaceState(null, "", pagePath() + (qs ? "?" + qs : "") + window.location.hash);
+  }
+}
+
 export function commit(next, options) {
   var replace = options && options.replace;
   var qs = queryString(stateParams(next));
-  var url = window.location.pathname + (qs ? "?" + qs : "") + window.location.hash;
+  var url = pagePath() + (qs ? "?" + qs : "") + window.location.hash;
   state = next;
   if (replace) {
     window.history.replaceState(null, "", url);

@@ -4,15 +4,29 @@
  *
  * Only the shown tab of each panel is fetched; another tab is fetched when it is chosen. A row
  * of a filter dimension is a button that filters the dashboard by its value; the UTM, link and
- * URL breakdowns have no filter, so their rows are plain text. */
+ * URL breakdowns have no filter, so their rows are plain text, as is every row of a shared
+ * link's dashboard (READONLY), which has no "See all" links either. */
 
 import { apiURL, getJSON } from "./api.js";
 import { $, el, setBusy } from "./dom.js";
 import { addFilter, renderChips } from "./filters.js";
 import { fmtInt, fmtShare } from "./format.js";
-import { BREAKDOWN_LIMIT, config, queryString, rememberLabel, state, stateParams } from "./state.js";
+import {
+  BREAKDOWN_LIMIT,
+  READONLY,
+  config,
+  queryString,
+  rememberLabel,
+  state,
+  stateParams
+} from "./state.js";
 
 var PANELS = (config && config.panels) || [];
+
+/* Whether a tab's rows filter the dashboard: never on a read-only one. */
+function filters(tab) {
+  return Boolean(tab.filters) && !READONLY;
+}
 var STORAGE_PREFIX = "clicktrack.tab.";
 
 /* The current load: its `when` (which drops answers of an older load) and abort signal. */
@@ -60,7 +74,7 @@ function rowNode(tab, row, share, active) {
   var value = String(row.value == null ? "" : row.value);
   var label = row.label || (value === "" ? "Unknown" : value);
   var node;
-  if (tab.filters) {
+  if (filters(tab)) {
     node = el("button", "bar-list__row" + (active ? " is-active" : ""));
     node.type = "button";
     if (active) {
@@ -74,7 +88,7 @@ function rowNode(tab, row, share, active) {
   node.appendChild(bar(share));
   node.appendChild(el("span", "bar-list__label", label));
   appendNumbers(node, row.clicks, share);
-  if (tab.filters) {
+  if (filters(tab)) {
     node.appendChild(
       el(
         "span",
@@ -98,20 +112,26 @@ function renderNotes(box, tab, rows) {
   box.hidden = !box.childNodes.length;
 }
 
-function seeAllURL(tab) {
+function updateSeeAll(tab) {
+  var link = $("see-all-" + tab.key);
+  if (!link || !config.pages || !config.pages.breakdown) {
+    return;
+  }
   var qs = queryString(stateParams(state));
-  return (
+  link.href =
     config.pages.breakdown.replace("__dimension__", encodeURIComponent(tab.key)) +
-    (qs ? "?" + qs : "")
-  );
+    (qs ? "?" + qs : "");
 }
 
 export function renderBreakdown(tab, data) {
   var box = $("list-" + tab.key);
-  var list = box.querySelector(".bar-list");
+  var list = box && box.querySelector(".bar-list");
+  if (!list) {
+    return;
+  }
   var rows = data.rows || [];
   var other = data.other;
-  var activeIs = state.filters[tab.key] ? state.filters[tab.key].is : [];
+  var activeIs = filters(tab) && state.filters[tab.key] ? state.filters[tab.key].is : [];
   var newLabels = false;
   var total = (data.total && data.total.clicks) || 0;
   // From the counts, not the API's share (rounded to 4 places): see fmtShare.
@@ -122,8 +142,8 @@ export function renderBreakdown(tab, data) {
   var frag = document.createDocumentFragment();
   rows.forEach(function (row) {
     var value = String(row.value == null ? "" : row.value);
-    var active = tab.filters && activeIs.indexOf(value) !== -1;
-    if (tab.filters && rememberLabel(tab.key, value, row.label) && active) {
+    var active = filters(tab) && activeIs.indexOf(value) !== -1;
+    if (filters(tab) && rememberLabel(tab.key, value, row.label) && active) {
       newLabels = true;
     }
     var item = el("li");
@@ -141,7 +161,7 @@ export function renderBreakdown(tab, data) {
   list.appendChild(frag);
   box.querySelector(".bar-list__empty").hidden = rows.length > 0;
   renderNotes(box.querySelector(".panel__notes"), tab, rows);
-  $("see-all-" + tab.key).href = seeAllURL(tab);
+  updateSeeAll(tab);
   box.classList.add("has-data");
   setBusy(box, false);
   if (newLabels) {
@@ -188,7 +208,10 @@ function showTab(panel, tab, focus) {
         button.focus();
       }
     }
-    $("list-" + other.key).hidden = !selected;
+    var box = $("list-" + other.key);
+    if (box) {
+      box.hidden = !selected;
+    }
   });
   storeTab(panel, tab);
   if (current.when && !current.drawn[tab.key]) {
@@ -243,8 +266,9 @@ function onListClick(tab) {
 export function initPanels() {
   PANELS.forEach(function (panel) {
     panel.tabs.forEach(function (tab) {
-      var list = $("list-" + tab.key).querySelector(".bar-list");
-      if (tab.filters) {
+      var box = $("list-" + tab.key);
+      var list = box && box.querySelector(".bar-list");
+      if (list && filters(tab)) {
         list.addEventListener("click", onListClick(tab));
       }
       var button = $("tab-" + tab.key);
