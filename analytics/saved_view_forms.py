@@ -89,6 +89,11 @@ class ReportScheduleForm(forms.ModelForm):
         labels = {"frequency": "Send", "recipients": "To"}
         widgets = {"frequency": forms.Select(attrs={"class": "input"}), "recipients": _RECIPIENTS}
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Every choice is a real one: no "---------" to pick by mistake.
+        self.fields["frequency"].choices = ReportSchedule.Frequency.choices
+
 
 class AlertRuleForm(forms.ModelForm):
     class Meta:
@@ -116,5 +121,6 @@ class AlertRuleForm(forms.ModelForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = AlertRule.Kind.choices
         self.fields["endpoint"].queryset = WebhookEndpoint.objects.filter(is_active=True)
         self.fields["endpoint"].required = False

@@ -4,6 +4,8 @@ Marketers see their own views and the team's; a view's owner (or staff) changes 
 its links, reports and alerts. Every write is a POST that redirects back to the view's page.
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
@@ -211,10 +213,18 @@ def _page_context(view: SavedView, editor: bool) -> dict[str, object]:
             to_attr="history",
         )
     )
+    f = view.click_filter()
+    reports = list(reports)
+    for report in reports:
+        for delivery in report.history[:RECENT]:
+            # Periods are local midnights of the view's zone; the end is exclusive.
+            delivery.first_day = delivery.period_start.astimezone(f.tz).date()
+            delivery.last_day = (delivery.period_end.astimezone(f.tz) - timedelta(days=1)).date()
     return {
         "view": view,
         "editor": editor,
-        "filter_label": view.click_filter().label,
+        "filter_label": f.label,
+        "zone": f.tz.key,
         "links": links,
         "reports": [(report, report.history[:RECENT]) for report in reports],
         "alerts": [(alert, alert.history[:RECENT]) for alert in alerts],

@@ -219,3 +219,23 @@ def test_report_preview_shows_the_email_html_and_text(marketer_client, mine):
     assert "style-src 'unsafe-inline'" in html["Content-Security-Policy"]
     assert "script-src" not in html["Content-Security-Policy"]
     assert text.content.decode().startswith("Subject: Germany: ")
+
+
+def test_view_page_shows_report_periods_as_days_of_the_views_zone(marketer_client, marketer):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from analytics.models import ReportDelivery
+
+    berlin = ZoneInfo("Europe/Berlin")
+    view = SavedView.objects.create(name="B", owner=marketer, query="range=7d&tz=Europe/Berlin")
+    report = ReportSchedule.objects.create(saved_view=view, frequency="weekly", recipients="a@b.co")
+    ReportDelivery.objects.create(
+        schedule=report,
+        period_start=datetime(2026, 11, 23, tzinfo=berlin),
+        period_end=datetime(2026, 11, 30, tzinfo=berlin),
+    )
+
+    body = marketer_client.get(f"/views/{view.pk}/").content.decode()
+
+    assert "Nov 23, 2026 to Nov 29, 2026" in body
