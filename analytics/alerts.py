@@ -8,6 +8,7 @@ processing queue would otherwise look like a drop), against the same hour a week
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -56,9 +57,10 @@ def measure(rule: AlertRule, now: datetime) -> Reading | None:
             f"{counts['bots']} of the {counts['clicks']} clicks {hour} were bots or scanners "
             f"({share:.0%}; the alert is above {rule.threshold}%).",
         )
-    week = timedelta(days=7)
     now_q = Q(occurred_at__gte=start, occurred_at__lt=end)
-    before_q = Q(occurred_at__gte=start - week, occurred_at__lt=end - week)
+    before_q = Q(
+        occurred_at__gte=_week_before(start, f.tz), occurred_at__lt=_week_before(end, f.tz)
+    )
     counts = Click.objects.filter(f.dimension_q() & f.bot_q() & (now_q | before_q)).aggregate(
         current=Count("pk", filter=now_q), before=Count("pk", filter=before_q)
     )
@@ -76,6 +78,12 @@ def measure(rule: AlertRule, now: datetime) -> Reading | None:
     if current < MIN_CLICKS:
         return Reading(False, detail)
     return Reading(current * 100 > max(before, 1) * rule.threshold, detail)
+
+
+def _week_before(moment: datetime, tz: ZoneInfo) -> datetime:
+    """The same wall-clock time a week earlier in the view's zone: after a clock change the same
+    hour of the day, not the same instant minus 168 hours."""
+    return (moment.astimezone(tz) - timedelta(days=7)).astimezone(UTC)
 
 
 def _no_delivery(rule: AlertRule, now: datetime) -> Reading:
@@ -165,7 +173,7 @@ def message(incident: AlertIncident, state: str) -> EmailMultiAlternatives:
         else f"{settings.SITE_URL}/admin/analytics/alertrule/{rule.pk}/change/",
     }
     prefix = "Alert" if state == "firing" else "Resolved"
-    subject = f"[{prefix}] {rule.name}"
+    subject = " ".join(f"[{prefix}] {rule.name}".split())  # a header: no line breaks
     text = render_to_string("emails/alert.txt", context)
     email = EmailMultiAlternatives(subject, text, to=rule.recipient_list())
     email.attach_alternative(render_to_string("emails/alert.html", context), "text/html")

@@ -101,7 +101,7 @@ def report_context(schedule: ReportSchedule, start: datetime, now: datetime) -> 
 
 def render(context: dict[str, object], chart_src: str) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of a report; ``chart_src`` is where the HTML finds the PNG."""
-    subject = f"{context['view']}: {context['period_label']} in clicks"
+    subject = " ".join(f"{context['view']}: {context['period_label']} in clicks".split())
     text = render_to_string("emails/report.txt", context)
     html = render_to_string("emails/report.html", context | {"chart_src": chart_src})
     return subject, text, html

@@ -80,10 +80,12 @@ class ReportSchedule(_Notified):
     def zone(self) -> ZoneInfo:
         return self.saved_view.click_filter().tz
 
-    def last_closed_period(self, now: datetime) -> tuple[datetime, datetime]:
+    def last_closed_period(
+        self, now: datetime, tz: ZoneInfo | None = None
+    ) -> tuple[datetime, datetime]:
         """The latest whole week or month that ended at or before ``now``, as aware datetimes
-        at local midnights of the view's zone."""
-        tz = self.zone()
+        at local midnights of the view's zone (``tz``, when the caller has it)."""
+        tz = tz or self.zone()
         today = now.astimezone(tz).date()
         if self.frequency == self.Frequency.WEEKLY:
             end = today - timedelta(days=today.weekday())

@@ -11,13 +11,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.db.models.functions import Lower
 from django.forms import ModelForm
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics import report_email
+from analytics.filters import ClickFilter, FilterError
 from analytics.models import (
     AlertIncident,
     AlertRule,
@@ -131,8 +132,12 @@ def report_preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     schedule = get_object_or_404(ReportSchedule.objects.select_related("saved_view"), pk=pk)
     _visible(request, schedule.saved_view_id)
     now = timezone.now()
-    start, _ = schedule.last_closed_period(now)
-    subject, text, html = report_email.preview(schedule, start, now)
+    try:
+        start, _ = schedule.last_closed_period(now)
+        subject, text, html = report_email.preview(schedule, start, now)
+    except FilterError as exc:
+        message = f"This report's view no longer works: {exc}"
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
     if kind == "txt":
         return HttpResponse(
             f"Subject: {subject}\n\n{text}", content_type="text/plain; charset=utf-8"
@@ -197,7 +202,8 @@ def _page_context(view: SavedView, editor: bool) -> dict[str, object]:
     now = timezone.now()
     links = list(view.shared_links.order_by("-created_at"))
     for link in links:
-        link.url = share_url(link)
+        # A link's address is its password: for those who manage the view only.
+        link.url = share_url(link) if editor else ""
         link.current_state = link.state(now)
     reports = view.reports.order_by("created_at").prefetch_related(
         Prefetch(
@@ -213,7 +219,14 @@ def _page_context(view: SavedView, editor: bool) -> dict[str, object]:
             to_attr="history",
         )
     )
-    f = view.click_filter()
+    try:
+        f, broken = view.click_filter(), ""
+    except FilterError as exc:  # a campaign it names was deleted: say so, let the owner fix it
+        f = ClickFilter.from_query(QueryDict())
+        broken = (
+            f"This view's filters no longer work: {exc} Open the dashboard, set the filters "
+            "and save the view again, or delete it."
+        )
     reports = list(reports)
     for report in reports:
         for delivery in report.history[:RECENT]:
@@ -224,6 +237,7 @@ def _page_context(view: SavedView, editor: bool) -> dict[str, object]:
         "view": view,
         "editor": editor,
         "filter_label": f.label,
+        "broken": broken,
         "zone": f.tz.key,
         "links": links,
         "reports": [(report, report.history[:RECENT]) for report in reports],

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from analytics import alerts, report_email
@@ -20,6 +21,8 @@ from analytics.report_models import ReportDelivery, ReportSchedule
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# Periods a scheduler back from downtime still sends (a quarter of weeks, a year of months).
+MAX_CATCH_UP = 12
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -37,21 +40,41 @@ def run(now: datetime | None = None) -> None:
 
 
 def queue_due_reports(now: datetime) -> int:
-    """Create the delivery of each active schedule's latest closed period, once ever; the number
-    created. Periods that ended before the schedule existed are not reported."""
+    """Create a delivery for each closed period of each active schedule, once ever (the unique
+    period); the number created."""
     created = 0
     schedules = ReportSchedule.objects.filter(is_active=True).select_related("saved_view")
     for schedule in schedules:
-        start, end = schedule.last_closed_period(now)
-        if end <= schedule.created_at:
+        try:
+            periods = due_periods(schedule, now)
+        except Exception:  # one broken view (a deleted campaign) holds up no other report
+            log.exception("Report schedule %s could not be planned", schedule.pk)
             continue
-        _, is_new = ReportDelivery.objects.get_or_create(
-            schedule=schedule,
-            period_start=start,
-            defaults={"period_end": end, "created_at": now, "next_attempt_at": now},
-        )
-        created += is_new
+        for start, end in periods:
+            _, is_new = ReportDelivery.objects.get_or_create(
+                schedule=schedule,
+                period_start=start,
+                defaults={"period_end": end, "created_at": now, "next_attempt_at": now},
+            )
+            created += is_new
     return created
+
+
+def due_periods(schedule: ReportSchedule, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The closed periods not reported yet, oldest first: the latest, and those a downtime of
+    the scheduler left behind (at most MAX_CATCH_UP). None that ended before the schedule
+    existed, or that the last delivery covers: its period ends at a local midnight, and a view
+    moved to another time zone shifts the next period's end by up to a day, which must not make
+    the same week due twice."""
+    last = schedule.deliveries.aggregate(end=Max("period_end"))["end"]
+    covered = last + timedelta(days=1) if last else schedule.created_at
+    tz = schedule.zone()
+    periods: list[tuple[datetime, datetime]] = []
+    start, end = schedule.last_closed_period(now, tz)
+    while end > covered and len(periods) < MAX_CATCH_UP:
+        periods.append((start, end))
+        start, end = schedule.last_closed_period(start, tz)
+    return periods[::-1]
 
 
 def send_waiting_reports(now: datetime) -> int:
@@ -83,7 +106,11 @@ def _send_report(delivery: ReportDelivery, now: datetime) -> bool:
     schedule = delivery.schedule
     delivery.attempts += 1
     try:
-        report_email.message(schedule, delivery.period_start, now, schedule.recipient_list()).send()
+        # A savepoint: a database error while building the report leaves the transaction
+        # usable, so the failure is still recorded on the row.
+        with transaction.atomic():
+            recipients = schedule.recipient_list()
+            report_email.message(schedule, delivery.period_start, now, recipients).send()
     except Exception as exc:  # any failure is recorded on the row and retried, never lost
         log.exception("Report delivery %s failed (attempt %s)", delivery.pk, delivery.attempts)
         delivery.error = f"{type(exc).__name__}: {exc}"

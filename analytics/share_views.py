@@ -91,12 +91,14 @@ def dashboard(request: HttpRequest, link: SharedLink) -> HttpResponse:
     if request.method == "POST":  # the password was right: show the page with a GET
         return redirect(link.get_absolute_url())
     try:
-        f, status = shared_filter(link, request.GET), 200
+        f, status, error = shared_filter(link, request.GET), 200, ""
     except FilterError as exc:
-        f, status = shared_filter(link, QueryDict()), 400
+        try:
+            f, status = shared_filter(link, QueryDict()), 400
+        except FilterError:  # the view itself no longer works (its campaign was deleted)
+            message = "This dashboard's view no longer works; ask its owner for a new link."
+            return render(request, "analytics/share_gone.html", {"message": message}, status=410)
         error = f"{exc} Showing the default period instead."
-    else:
-        error = ""
     _touch(link)
     base = link.get_absolute_url()
     context = {
@@ -260,14 +262,18 @@ def _password_form(
 
 
 def _password_attempt(request: HttpRequest, link: SharedLink) -> HttpResponse:
+    # Counted before the (slow) check, atomically: parallel guesses cannot all see a count of 0.
     key = f"share-password:{link.pk}:{get_client_ip_address(request)}"
-    failures = cache.get(key, 0)
-    if failures >= settings.SHARE_PASSWORD_ATTEMPTS:
+    cache.add(key, 0, timeout=PASSWORD_WINDOW)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        attempts = 1
+    if attempts > settings.SHARE_PASSWORD_ATTEMPTS:
         return _password_form(
             request, link, "Too many wrong passwords; try again in 15 minutes.", status=429
         )
     if not link.check_password(request.POST.get("password", "")):
-        cache.set(key, failures + 1, timeout=PASSWORD_WINDOW)
         return _password_form(request, link, "That password is not right.", status=403)
     cache.delete(key)
     response = redirect(f"{link.get_absolute_url()}?{request.GET.urlencode()}".rstrip("?"))

@@ -1,10 +1,11 @@
-"""Log hygiene: a webhook URL's token is a credential (Woodpecker has no other), so it never
-reaches a log line, whether Django's request log or the development server's access log."""
+"""Log hygiene: a webhook URL's token is a credential (Woodpecker has no other), and so is a
+shared dashboard's (/s/<token>/), so neither reaches a log line, whether Django's request log
+or the development server's access log."""
 
 import logging
 import re
 
-_TOKEN_IN_PATH = re.compile(r"(/webhooks/[^/\s]+/)[^/\s?\"']+")
+_TOKEN_IN_PATH = re.compile(r"(/webhooks/[^/\s]+/|/s/)[^/\s?\"']+")
 
 
 class RedactWebhookTokens(logging.Filter):

@@ -227,3 +227,18 @@ def test_rules_refuse_thresholds_that_cannot_mean_anything(view, kind, threshold
         rule.full_clean()
 
     assert field in error.value.message_dict
+
+
+def test_same_hour_last_week_is_wall_clock_time_across_a_clock_change(marketer, make_click):
+    """Berlin moved to summer time on Sunday March 29, 2026: 10:00 local was 09:00 UTC the week
+    before and 08:00 UTC after."""
+    view = SavedView.objects.create(name="Berlin", owner=marketer, query="tz=Europe/Berlin")
+    rule = _rule((view,), AlertRule.Kind.CLICKS_DROP, 50)
+    for i in range(20):
+        make_click(datetime(2026, 3, 24, 9, i, tzinfo=UTC))  # Tuesday 10:xx CET
+        make_click(datetime(2026, 3, 31, 8, i, tzinfo=UTC))  # Tuesday 10:xx CEST
+
+    reading = alerts.measure(rule, datetime(2026, 3, 31, 9, 10, tzinfo=UTC))
+
+    assert not reading.holds
+    assert "20 clicks Mar 31, 10:00\u201311:00 (Europe/Berlin), 100% of 20" in reading.detail

@@ -39,7 +39,7 @@ def report(view):
         saved_view=view,
         frequency=ReportSchedule.Frequency.WEEKLY,
         recipients="boss@client.example",
-        created_at=datetime(2026, 11, 1, tzinfo=UTC),
+        created_at=datetime(2026, 11, 23, 8, tzinfo=UTC),
     )
 
 

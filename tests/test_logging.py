@@ -20,6 +20,15 @@ def test_webhook_tokens_are_redacted_from_log_lines():
     )
 
 
+def test_shared_link_tokens_are_redacted_from_log_lines():
+    assert _formatted("Forbidden: %s", "/s/Abc-123_xyz/api/summary/") == (
+        "Forbidden: /s/[token]/api/summary/"
+    )
+    assert _formatted('"GET /s/Abc-123_xyz/?range=7d HTTP/1.1" 410 58') == (
+        '"GET /s/[token]/?range=7d HTTP/1.1" 410 58'
+    )
+
+
 def test_other_log_lines_are_left_alone():
     assert _formatted("Not Found: %s", "/dashboard/") == "Not Found: /dashboard/"
 

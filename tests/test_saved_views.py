@@ -239,3 +239,28 @@ def test_view_page_shows_report_periods_as_days_of_the_views_zone(marketer_clien
     body = marketer_client.get(f"/views/{view.pk}/").content.decode()
 
     assert "Nov 23, 2026 to Nov 29, 2026" in body
+
+
+def test_a_team_view_hides_its_link_addresses_from_those_who_cannot_manage_it(
+    marketer_client, team_view
+):
+    link = SharedLink.objects.create(label="Client", saved_view=team_view)
+
+    body = marketer_client.get(f"/views/{team_view.pk}/").content.decode()
+
+    assert "Client" in body and link.token not in body
+
+
+def test_a_view_whose_campaign_is_gone_says_so_on_every_page(marketer_client, marketer, client):
+    view = SavedView.objects.create(name="Gone", owner=marketer, query="campaign=999999")
+    report = ReportSchedule.objects.create(saved_view=view, frequency="weekly", recipients="a@b.co")
+    link = SharedLink.objects.create(label="Client", saved_view=view)
+
+    page = marketer_client.get(f"/views/{view.pk}/")
+    preview = marketer_client.get(f"/reports/{report.pk}/preview.html")
+    client.logout()
+    shared = client.get(f"/s/{link.token}/")
+
+    assert page.status_code == 200 and "filters no longer work" in page.content.decode()
+    assert preview.status_code == 400 and "no longer works" in preview.content.decode()
+    assert shared.status_code == 410 and "no longer works" in shared.content.decode()

@@ -20,7 +20,7 @@ from tests.test_concurrency import at_once
 
 # A Wednesday; the last closed week is Monday Nov 23 to Sunday Nov 29, 2026.
 NOW = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
-CREATED = datetime(2026, 11, 20, tzinfo=UTC)
+CREATED = datetime(2026, 11, 23, 8, tzinfo=UTC)  # during the week first reported
 
 
 @pytest.fixture
@@ -165,7 +165,9 @@ def test_two_scheduler_processes_and_a_restart_send_one_email(weekly, tmp_path):
     env = _process_env(outbox)
     command = [sys.executable, "manage.py", "scheduler_pass"]
     cwd = Path(django_settings.BASE_DIR)
-    weekly.created_at = datetime(2000, 1, 1, tzinfo=UTC)  # whatever today's week is, it counts
+    # Made during the last whole week (whatever today is): that week, and only it, is due.
+    start, _ = weekly.last_closed_period(datetime.now(UTC))
+    weekly.created_at = start + timedelta(minutes=1)
     weekly.save()
 
     both = [subprocess.Popen(command, cwd=cwd, env=env) for _ in range(2)]
@@ -233,3 +235,36 @@ def test_the_scheduler_task_runs_every_minute():
 
     assert periodic["scheduler-pass"].cron == "* * * * *"
     assert periodic["scheduler-pass"].task.queueing_lock == "scheduler-pass"
+
+
+def test_a_view_whose_campaign_is_gone_holds_up_no_other_report(weekly, marketer):
+    broken = SavedView.objects.create(name="Gone", owner=marketer, query="campaign=999999")
+    ReportSchedule.objects.create(
+        saved_view=broken, frequency="weekly", recipients="a@example.com", created_at=CREATED
+    )
+
+    scheduling.run(NOW)
+
+    assert [email.subject.split(":")[0] for email in mail.outbox] == ["Spring"]
+
+
+def test_a_scheduler_back_from_downtime_sends_every_missed_period_once(weekly):
+    scheduling.run(NOW)
+
+    scheduling.run(NOW + timedelta(days=21))  # down for three whole weeks
+
+    starts = [d.period_start.date() for d in ReportDelivery.objects.order_by("period_start")]
+    assert [f"{day:%m-%d}" for day in starts] == ["11-23", "11-30", "12-07", "12-14"]
+    assert len(mail.outbox) == 4
+
+
+def test_moving_the_view_to_another_zone_does_not_send_the_week_again(weekly):
+    scheduling.run(NOW)
+    view = weekly.saved_view
+    view.query = view.query.replace("tz=UTC", "tz=America/Los_Angeles")
+    view.save()
+
+    scheduling.run(NOW + timedelta(hours=1))
+
+    assert ReportDelivery.objects.count() == 1
+    assert len(mail.outbox) == 1
