@@ -151,15 +151,19 @@ def test_password_guesses_are_limited(client, link, settings):
     assert "Too many wrong passwords" in response.content.decode()
 
 
-def test_rate_limit_answers_429_with_retry_after(client, link, settings):
+def test_rate_limit_answers_429_with_retry_after(client, link, settings, monkeypatch):
     settings.SHARE_RATE_LIMIT_PER_MINUTE = 3
+    # One moment for every request: the limit counts per clock minute, and a minute boundary
+    # between the requests would start a new count.
+    moment = timezone.now().replace(second=30)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
     for _ in range(3):
         assert client.get(_url(link, "api/summary/")).status_code == 200
 
     response = client.get(_url(link, "api/summary/"))
 
     assert response.status_code == 429
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response["Retry-After"] == "30"  # the rest of the minute
     assert "Too many requests" in response.json()["detail"]
 
 
