@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from analytics.models import Click, Delivery
 from analytics.report_models import AlertIncident, AlertRule
+from analytics.sharing_models import site_url
 
 log = logging.getLogger(__name__)
 
@@ -159,18 +160,20 @@ def _notify(incident: AlertIncident, now: datetime) -> bool:
 
 def message(incident: AlertIncident, state: str) -> EmailMultiAlternatives:
     rule = incident.rule
+    view = rule.saved_view
     context = {
         "rule": rule,
         "incident": incident,
         "state": state,
         "condition": rule.describe(),
         "detail": incident.opened_detail if state == "firing" else incident.cleared_detail,
-        "dashboard_url": f"{settings.SITE_URL}{rule.saved_view.get_absolute_url()}"
-        if rule.saved_view
-        else f"{settings.SITE_URL}/intake/",
-        "manage_url": f"{settings.SITE_URL}/views/{rule.saved_view_id}/"
-        if rule.saved_view_id
-        else f"{settings.SITE_URL}/admin/analytics/alertrule/{rule.pk}/change/",
+        # A rule made in the admin may watch an endpoint without a view.
+        "dashboard_url": site_url(view.get_absolute_url() if view else reverse("intake-health")),
+        "manage_url": site_url(
+            view.get_manage_url()
+            if view
+            else reverse("admin:analytics_alertrule_change", args=[rule.pk])
+        ),
     }
     prefix = "Alert" if state == "firing" else "Resolved"
     subject = " ".join(f"[{prefix}] {rule.name}".split())  # a header: no line breaks

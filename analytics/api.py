@@ -83,7 +83,15 @@ class BreakdownView(_StatsView):
 
 
 def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit") or "10"
+    try:
+        return breakdown_limit(request.query_params.get("limit"))
+    except FilterError as exc:
+        raise ParseError(str(exc)) from None
+
+
+def breakdown_limit(raw: str | None) -> int:
+    """A breakdown's limit= (10 when absent); FilterError says what it may be."""
+    raw = raw or "10"
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_BREAKDOWN_ROWS:
-        raise ParseError(f"limit must be a whole number from 1 to {MAX_BREAKDOWN_ROWS}.")
+        raise FilterError(f"limit must be a whole number from 1 to {MAX_BREAKDOWN_ROWS}.")
     return int(raw)

@@ -27,7 +27,7 @@ def context(f: ClickFilter) -> dict[str, object]:
         "presets": [{"key": key, "label": label} for key, label in PRESETS.items()],
         "zones": zone_groups(f.tz.key),
         "kept": [(key, value) for key, value in params if key not in _CONTROLLED],
-        "chips": _chips(f, params),
+        "chips": chips(f, params),
         "clear": urlencode([(key, value) for key, value in params if key in _CONTROLLED]),
     }
 
@@ -38,14 +38,16 @@ def zone_groups(selected: str) -> list[tuple[str, list[str]]]:
     return [("Suggested", suggested), ("All time zones", list(timeutil.picker_zones()))]
 
 
-def _chips(f: ClickFilter, params: list[tuple[str, str]]) -> list[dict[str, str]]:
+def chips(f: ClickFilter, params: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """The active filters as chips: their words, how each joins the one before ("or" between
+    values of one dimension, "and" between excluded ones) and the query without it."""
     labels = stats.filter_labels(f)
-    chips = []
+    found = []
     for key, dimension in DIMENSIONS.items():
         for op, values in (("is", f.include.get(key, ())), ("not", f.exclude.get(key, ()))):
             name = key if op == "is" else f"{key}!"
             for index, value in enumerate(values):
-                chips.append(
+                found.append(
                     _chip(dimension.label, op, labels[key][value], name, value, index, params)
                 )
     names = dict(
@@ -55,8 +57,8 @@ def _chips(f: ClickFilter, params: list[tuple[str, str]]) -> list[dict[str, str]
     )
     for index, value in enumerate(f.sender_campaigns):
         label = names.get(int(value)) or f"Campaign {value}"
-        chips.append(_chip("Sender campaign", "is", label, SENDER_CAMPAIGN, value, index, params))
-    return chips
+        found.append(_chip("Sender campaign", "is", label, SENDER_CAMPAIGN, value, index, params))
+    return found
 
 
 def _chip(

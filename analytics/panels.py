@@ -7,6 +7,7 @@ rollup holds them and the filters do not take them, so they are counted from the
 in one query, and their rows do not filter the dashboard.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
@@ -90,25 +91,28 @@ def notes(key: str) -> dict[str, str]:
     return found
 
 
-def dashboard_panels() -> list[dict[str, object]]:
-    """The panels as the dashboard's template and JavaScript read them."""
-    return [
-        {
-            "key": panel.key,
-            "title": panel.title,
-            "tabs": [
-                {
-                    "key": key,
-                    "label": BREAKDOWNS[key],
-                    # Rows of a dimension filter the dashboard; the others have no filter.
-                    "filters": key in DIMENSIONS,
-                    "notes": notes(key),
-                }
-                for key in panel.tabs
-            ],
-        }
-        for panel in PANELS
-    ]
+def dashboard_panels(
+    shown: Collection[str] = BREAKDOWNS, filtering: bool = True
+) -> list[dict[str, object]]:
+    """The panels as the dashboard's template and JavaScript read them, with the tabs of
+    ``shown`` only (a panel left with none is left out); ``filtering=False`` for a dashboard
+    whose rows filter nothing (a shared link's)."""
+    found = []
+    for panel in PANELS:
+        tabs = [
+            {
+                "key": key,
+                "label": BREAKDOWNS[key],
+                # Rows of a dimension filter the dashboard; the others have no filter.
+                "filters": filtering and key in DIMENSIONS,
+                "notes": notes(key),
+            }
+            for key in panel.tabs
+            if key in shown
+        ]
+        if tabs:
+            found.append({"key": panel.key, "title": panel.title, "tabs": tabs})
+    return found
 
 
 def click_counts(f: ClickFilter, key: str) -> list[CountRow]:

@@ -6,15 +6,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from email.mime.image import MIMEImage
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from analytics import exports, stats
 from analytics.filters import ClickFilter
 from analytics.periods import midnight, shift_months
 from analytics.report_chart import clicks_chart
 from analytics.report_models import ReportSchedule
+from analytics.sharing_models import site_url
 
 CHART_CID = "clicks-chart"
 TOP_ROWS = 5
@@ -93,8 +94,8 @@ def report_context(schedule: ReportSchedule, start: datetime, now: datetime) -> 
             "clicks": [p["clicks"] for p in series["current"]],
             "previous": [p["clicks"] for p in series["previous"]],
         },
-        "dashboard_url": f"{settings.SITE_URL}/dashboard/?{f.querystring()}",
-        "manage_url": f"{settings.SITE_URL}/views/{view.pk}/",
+        "dashboard_url": site_url(f"{reverse('dashboard')}?{f.querystring()}"),
+        "manage_url": site_url(view.get_manage_url()),
         "filter": f,
     }
 

@@ -82,22 +82,37 @@ def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("saved-views")
 
 
-@analytics_page
-@require_POST
-def create_link(request: HttpRequest, pk: int) -> HttpResponse:
-    return _create(request, pk, SharedLinkForm, "Shared link created: copy it from the list.")
+# kind -> (its form, the form's name on the view's page, what saving it says)
+_NEW = {
+    "link": (SharedLinkForm, "link_form", "Shared link created: copy it from the list."),
+    "report": (ReportScheduleForm, "report_form", "Report scheduled."),
+    "alert": (AlertRuleForm, "alert_form", "Alert created."),
+}
+# kind -> (its model, what deleting one says)
+_DELETE = {
+    "report": (ReportSchedule, "Report stopped and deleted."),
+    "alert": (AlertRule, "Alert deleted."),
+}
 
 
 @analytics_page
 @require_POST
-def create_report(request: HttpRequest, pk: int) -> HttpResponse:
-    return _create(request, pk, ReportScheduleForm, "Report scheduled.")
-
-
-@analytics_page
-@require_POST
-def create_alert(request: HttpRequest, pk: int) -> HttpResponse:
-    return _create(request, pk, AlertRuleForm, "Alert created.")
+def create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """A shared link, report or alert of the view (``kind``, set by the URL)."""
+    form_class, form_name, done = _NEW[kind]
+    view = _visible(request, pk)
+    _require_editor(request, view)
+    form = form_class(request.POST, instance=form_class._meta.model(saved_view=view))
+    form.instance.created_by = request.user
+    if not form.is_valid():
+        context = _page_context(view, True) | {
+            "form": SavedViewForm(instance=view),
+            form_name: form,
+        }
+        return render(request, "analytics/saved_view.html", context, status=400)
+    form.save()
+    messages.success(request, done)
+    return redirect("saved-view", pk=view.pk)
 
 
 @analytics_page
@@ -113,14 +128,15 @@ def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @analytics_page
 @require_POST
-def delete_report(request: HttpRequest, pk: int) -> HttpResponse:
-    return _delete(request, ReportSchedule, pk, "Report stopped and deleted.")
-
-
-@analytics_page
-@require_POST
-def delete_alert(request: HttpRequest, pk: int) -> HttpResponse:
-    return _delete(request, AlertRule, pk, "Alert deleted.")
+def delete(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """A report schedule or alert rule (``kind``, set by the URL)."""
+    model, done = _DELETE[kind]
+    item = get_object_or_404(model, pk=pk, saved_view__isnull=False)
+    view = _visible(request, item.saved_view_id)
+    _require_editor(request, view)
+    item.delete()
+    messages.success(request, done)
+    return redirect("saved-view", pk=view.pk)
 
 
 @analytics_page
@@ -166,38 +182,6 @@ def _require_editor(request: HttpRequest, view: SavedView) -> None:
         raise PermissionDenied(f"Only {view.owner} (or staff) can change “{view.name}”.")
 
 
-def _create(request: HttpRequest, pk: int, form_class: type[ModelForm], done: str) -> HttpResponse:
-    view = _visible(request, pk)
-    _require_editor(request, view)
-    form = form_class(request.POST, instance=form_class._meta.model(saved_view=view))
-    form.instance.created_by = request.user
-    if not form.is_valid():
-        context = _page_context(view, True) | {
-            "form": SavedViewForm(instance=view),
-            _FORM_NAMES[form_class]: form,
-        }
-        return render(request, "analytics/saved_view.html", context, status=400)
-    form.save()
-    messages.success(request, done)
-    return redirect("saved-view", pk=view.pk)
-
-
-def _delete(request: HttpRequest, model: type, pk: int, done: str) -> HttpResponse:
-    item = get_object_or_404(model, pk=pk, saved_view__isnull=False)
-    view = _visible(request, item.saved_view_id)
-    _require_editor(request, view)
-    item.delete()
-    messages.success(request, done)
-    return redirect("saved-view", pk=view.pk)
-
-
-_FORM_NAMES = {
-    SharedLinkForm: "link_form",
-    ReportScheduleForm: "report_form",
-    AlertRuleForm: "alert_form",
-}
-
-
 def _page_context(view: SavedView, editor: bool) -> dict[str, object]:
     now = timezone.now()
     links = list(view.shared_links.order_by("-created_at"))
@@ -205,7 +189,7 @@ def _page_context(view: SavedView, editor: bool) -> dict[str, object]:
         # A link's address is its password: for those who manage the view only.
         link.url = share_url(link) if editor else ""
         link.current_state = link.state(now)
-    reports = view.reports.order_by("created_at").prefetch_related(
+    schedules = view.reports.order_by("created_at").prefetch_related(
         Prefetch(
             "deliveries",
             queryset=ReportDelivery.objects.order_by("-period_start"),
@@ -227,20 +211,21 @@ def _page_context(view: SavedView, editor: bool) -> dict[str, object]:
             f"This view's filters no longer work: {exc} Open the dashboard, set the filters "
             "and save the view again, or delete it."
         )
-    reports = list(reports)
-    for report in reports:
-        for delivery in report.history[:RECENT]:
+    reports = []
+    for schedule in schedules:
+        recent = schedule.history[:RECENT]
+        for delivery in recent:
             # Periods are local midnights of the view's zone; the end is exclusive.
             delivery.first_day = delivery.period_start.astimezone(f.tz).date()
             delivery.last_day = (delivery.period_end.astimezone(f.tz) - timedelta(days=1)).date()
+        reports.append((schedule, recent))
     return {
         "view": view,
         "editor": editor,
         "filter_label": f.label,
         "broken": broken,
-        "zone": f.tz.key,
         "links": links,
-        "reports": [(report, report.history[:RECENT]) for report in reports],
+        "reports": reports,
         "alerts": [(alert, alert.history[:RECENT]) for alert in alerts],
         "link_form": SharedLinkForm(),
         "report_form": ReportScheduleForm(),

@@ -43,10 +43,14 @@ def queue_due_reports(now: datetime) -> int:
     """Create a delivery for each closed period of each active schedule, once ever (the unique
     period); the number created."""
     created = 0
-    schedules = ReportSchedule.objects.filter(is_active=True).select_related("saved_view")
+    schedules = (
+        ReportSchedule.objects.filter(is_active=True)
+        .select_related("saved_view")
+        .annotate(last_end=Max("deliveries__period_end"))
+    )
     for schedule in schedules:
         try:
-            periods = due_periods(schedule, now)
+            periods = due_periods(schedule, now, schedule.last_end)
         except Exception:  # one broken view (a deleted campaign) holds up no other report
             log.exception("Report schedule %s could not be planned", schedule.pk)
             continue
@@ -60,14 +64,15 @@ def queue_due_reports(now: datetime) -> int:
     return created
 
 
-def due_periods(schedule: ReportSchedule, now: datetime) -> list[tuple[datetime, datetime]]:
+def due_periods(
+    schedule: ReportSchedule, now: datetime, last_end: datetime | None
+) -> list[tuple[datetime, datetime]]:
     """The closed periods not reported yet, oldest first: the latest, and those a downtime of
     the scheduler left behind (at most MAX_CATCH_UP). None that ended before the schedule
     existed, or that the last delivery covers: its period ends at a local midnight, and a view
     moved to another time zone shifts the next period's end by up to a day, which must not make
-    the same week due twice."""
-    last = schedule.deliveries.aggregate(end=Max("period_end"))["end"]
-    covered = last + timedelta(days=1) if last else schedule.created_at
+    the same week due twice. ``last_end``: where the schedule's last delivery ended, if any."""
+    covered = last_end + timedelta(days=1) if last_end else schedule.created_at
     tz = schedule.zone()
     periods: list[tuple[datetime, datetime]] = []
     start, end = schedule.last_closed_period(now, tz)

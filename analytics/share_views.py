@@ -17,16 +17,15 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from analytics import panels, stats, timeutil
-from analytics.api import MAX_BREAKDOWN_ROWS
+from analytics import page_controls, panels, stats
+from analytics.api import breakdown_limit
 from analytics.api_errors import database_unavailable_as_503
-from analytics.filters import DIMENSIONS, FILTER_CHOICES, PRESETS, ClickFilter, FilterError, shown
-from analytics.senders.normalize import CONTINENT_OF, country_name
-from analytics.sharing_models import SharedLink
+from analytics.filters import ClickFilter, FilterError, shown
+from analytics.sharing_models import SharedLink, site_url
+from analytics.views import dashboard_config
 
 # The parameters a visitor may set; anything else is refused, so nobody widens the view.
 VISITOR_PARAMS = ("range", "from", "to", "tz", "bots", "bucket")
@@ -65,9 +64,7 @@ def _refusal(request: HttpRequest, link: SharedLink, api: bool) -> HttpResponseB
             if state == SharedLink.State.REVOKED
             else "This shared dashboard has expired."
         )
-        if api:
-            return JsonResponse({"detail": message}, status=410)
-        return render(request, "analytics/share_gone.html", {"message": message}, status=410)
+        return _error(api, request, message, status=410)
     wait = _over_rate_limit(request, link)
     if wait:
         response = _error(api, request, f"Too many requests; retry in {wait} seconds.", status=429)
@@ -97,7 +94,7 @@ def dashboard(request: HttpRequest, link: SharedLink) -> HttpResponse:
             f, status = shared_filter(link, QueryDict()), 400
         except FilterError:  # the view itself no longer works (its campaign was deleted)
             message = "This dashboard's view no longer works; ask its owner for a new link."
-            return render(request, "analytics/share_gone.html", {"message": message}, status=410)
+            return _error(False, request, message, status=410)
         error = f"{exc} Showing the default period instead."
     _touch(link)
     base = link.get_absolute_url()
@@ -105,32 +102,19 @@ def dashboard(request: HttpRequest, link: SharedLink) -> HttpResponse:
         "link": link,
         "error": error,
         "state": f.state() | {"filters": {}, "labels": {}},
-        "locked": _locked_chips(f),
+        "locked": page_controls.chips(f, f.params()),
         "querystring": urlencode(_visitor_params(f)),
-        "config": {
-            "readonly": True,
-            "api": {
+        "config": dashboard_config(
+            api={
                 "summary": f"{base}api/summary/",
                 "timeseries": f"{base}api/timeseries/",
                 "breakdown": f"{base}api/breakdown/__dimension__/",
             },
-            "pages": {"dashboard": base, "breakdown": None},
-            "dimensions": [
-                {"key": d.key, "label": d.label, "chart": d.chart} for d in DIMENSIONS.values()
-            ],
-            "panels": _panels(),
-            "presets": [{"key": key, "label": label} for key, label in PRESETS.items()],
-            "default_tz": f.tz.key,
-            "zones": timeutil.zone_choices(timezone.now()),
-            "bucket_labels": [
-                ("hour", "Hour"),
-                ("day", "Day"),
-                ("week", "Week"),
-                ("month", "Month"),
-            ],
-            "countries": {code: country_name(code) for code in sorted(CONTINENT_OF)},
-            "choices": {key: sorted(values) for key, values in FILTER_CHOICES.items()},
-        },
+            pages={"dashboard": base, "breakdown": None},
+            panels=panels.dashboard_panels(SHARED_BREAKDOWNS, filtering=False),
+            default_tz=f.tz.key,
+        )
+        | {"readonly": True},
     }
     return render(request, "analytics/share_dashboard.html", context, status=status)
 
@@ -138,13 +122,13 @@ def dashboard(request: HttpRequest, link: SharedLink) -> HttpResponse:
 @shared(api=True)
 @require_GET
 def summary(request: HttpRequest, link: SharedLink) -> JsonResponse:
-    return _json(link, request, stats.summary)
+    return _json(link, request.GET, stats.summary)
 
 
 @shared(api=True)
 @require_GET
 def timeseries(request: HttpRequest, link: SharedLink) -> JsonResponse:
-    return _json(link, request, stats.timeseries)
+    return _json(link, request.GET, stats.timeseries)
 
 
 @shared(api=True)
@@ -158,15 +142,9 @@ def breakdown(request: HttpRequest, link: SharedLink, dimension: str) -> JsonRes
             },
             status=404,
         )
-    raw = request.GET.get("limit") or "10"
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BREAKDOWN_ROWS:
-        return JsonResponse(
-            {"detail": f"limit must be a whole number from 1 to {MAX_BREAKDOWN_ROWS}."},
-            status=400,
-        )
     params = request.GET.copy()
-    params.pop("limit", None)
-    return _json(link, params, lambda f: stats.breakdown(f, dimension, int(raw)))
+    limit = params.pop("limit", [None])[-1]
+    return _json(link, params, lambda f: stats.breakdown(f, dimension, breakdown_limit(limit)))
 
 
 def shared_filter(link: SharedLink, params: QueryDict) -> ClickFilter:
@@ -187,43 +165,16 @@ def shared_filter(link: SharedLink, params: QueryDict) -> ClickFilter:
 
 
 def _json(
-    link: SharedLink, request: HttpRequest | QueryDict, answer: Callable[[ClickFilter], dict]
+    link: SharedLink, params: QueryDict, answer: Callable[[ClickFilter], dict]
 ) -> JsonResponse:
-    params = request if isinstance(request, QueryDict) else request.GET
     try:
-        f = shared_filter(link, params)
+        return JsonResponse(answer(shared_filter(link, params)))
     except FilterError as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
-    return JsonResponse(answer(f))
 
 
 def _visitor_params(f: ClickFilter) -> list[tuple[str, str]]:
     return [(key, value) for key, value in f.params() if key in VISITOR_PARAMS]
-
-
-def _locked_chips(f: ClickFilter) -> list[str]:
-    """The view's filters in words ("Campaign is ACME"), shown above the numbers."""
-    labels = stats.filter_labels(f)
-    chips = []
-    for key, dimension in DIMENSIONS.items():
-        for op, values in (("is", f.include.get(key, ())), ("is not", f.exclude.get(key, ()))):
-            if values:
-                names = " or ".join(labels[key][value] for value in values)
-                chips.append(f"{dimension.label} {op} {names}")
-    if f.sender_campaigns:
-        chips.append("Some sender campaigns only")
-    return chips
-
-
-def _panels() -> list[dict[str, object]]:
-    shown_panels = []
-    for panel in panels.dashboard_panels():
-        tabs = [
-            tab | {"filters": False} for tab in panel["tabs"] if tab["key"] in SHARED_BREAKDOWNS
-        ]
-        if tabs:
-            shown_panels.append(panel | {"tabs": tabs})
-    return shown_panels
 
 
 def _over_rate_limit(request: HttpRequest, link: SharedLink) -> int:
@@ -313,4 +264,4 @@ def _private(response: HttpResponseBase) -> None:
 
 
 def share_url(link: SharedLink) -> str:
-    return f"{settings.SITE_URL}{reverse('share-dashboard', args=[link.token])}"
+    return site_url(link.get_absolute_url())

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from analytics.filters import ClickFilter
 
 
+def site_url(path: str) -> str:
+    """The absolute address of a path, for what leaves the site: e-mails, shared links."""
+    return f"{settings.SITE_URL}{path}"
+
+
 def _token() -> str:
     from analytics.models import generate_token  # models imports this module
 
@@ -68,6 +73,10 @@ class SavedView(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{reverse('dashboard')}?{self.query}" if self.query else reverse("dashboard")
+
+    def get_manage_url(self) -> str:
+        """Its page: its links, reports and alerts."""
+        return reverse("saved-view", args=[self.pk])
 
     def clean(self) -> None:
         # analytics.filters imports the models: imported when needed.

@@ -69,17 +69,26 @@ urlpatterns = [
     path("views/", saved_view_views.saved_views, name="saved-views"),
     path("views/<int:pk>/", saved_view_views.saved_view, name="saved-view"),
     path("views/<int:pk>/delete/", saved_view_views.delete_view, name="saved-view-delete"),
-    path("views/<int:pk>/links/", saved_view_views.create_link, name="shared-link-new"),
-    path("views/<int:pk>/reports/", saved_view_views.create_report, name="report-new"),
-    path("views/<int:pk>/alerts/", saved_view_views.create_alert, name="alert-new"),
+    path(
+        "views/<int:pk>/links/", saved_view_views.create, {"kind": "link"}, name="shared-link-new"
+    ),
+    path("views/<int:pk>/reports/", saved_view_views.create, {"kind": "report"}, name="report-new"),
+    path("views/<int:pk>/alerts/", saved_view_views.create, {"kind": "alert"}, name="alert-new"),
     path("links/<int:pk>/revoke/", saved_view_views.revoke_link, name="shared-link-revoke"),
-    path("reports/<int:pk>/delete/", saved_view_views.delete_report, name="report-delete"),
+    path(
+        "reports/<int:pk>/delete/",
+        saved_view_views.delete,
+        {"kind": "report"},
+        name="report-delete",
+    ),
     path(
         "reports/<int:pk>/preview.<str:kind>",
         saved_view_views.report_preview,
         name="report-preview",
     ),
-    path("alerts/<int:pk>/delete/", saved_view_views.delete_alert, name="alert-delete"),
+    path(
+        "alerts/<int:pk>/delete/", saved_view_views.delete, {"kind": "alert"}, name="alert-delete"
+    ),
     # Shared links: a read-only dashboard and the only API it calls, by token, no sign-in.
     path("s/<str:token>/", share_views.dashboard, name="share-dashboard"),
     path("s/<str:token>/api/summary/", share_views.summary, name="share-summary"),

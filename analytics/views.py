@@ -28,28 +28,19 @@ def click_filter(request: HttpRequest) -> tuple[ClickFilter, int]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     f, status = click_filter(request)
     state = f.state() | {"labels": stats.filter_labels(f)}
-    config = {
-        "api": {
+    config = dashboard_config(
+        api={
             "summary": reverse("api-stats-summary"),
             "timeseries": reverse("api-stats-timeseries"),
             "breakdown": reverse("api-stats-breakdown", args=["__dimension__"]),
         },
-        "pages": {
+        pages={
             "breakdown": reverse("breakdown_page", args=["__dimension__"]),
             "dashboard": reverse("dashboard"),
         },
-        "dimensions": [
-            {"key": d.key, "label": d.label, "chart": d.chart} for d in DIMENSIONS.values()
-        ],
-        "panels": panels.dashboard_panels(),
-        "presets": [{"key": key, "label": label} for key, label in PRESETS.items()],
-        "default_tz": settings.DASHBOARD_TIME_ZONE,
-        # For the searchable time-zone list and the add-filter form's checks.
-        "zones": timeutil.zone_choices(timezone.now()),
-        "bucket_labels": [("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month")],
-        "countries": {code: country_name(code) for code in sorted(CONTINENT_OF)},
-        "choices": {key: sorted(values) for key, values in FILTER_CHOICES.items()},
-    }
+        panels=panels.dashboard_panels(),
+        default_tz=settings.DASHBOARD_TIME_ZONE,
+    )
     context = {
         "state": state,
         "config": config,
@@ -57,6 +48,28 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "saved_views": SavedView.objects.visible_to(request.user).order_by(Lower("name")),
     }
     return render(request, "analytics/dashboard.html", context, status=status)
+
+
+def dashboard_config(
+    *, api: dict[str, str], pages: dict[str, str | None], panels: list, default_tz: str
+) -> dict[str, object]:
+    """What the dashboard's JavaScript reads (json_script): where its numbers come from, its
+    panels, and the lists its controls offer. The shared dashboard passes its own API."""
+    return {
+        "api": api,
+        "pages": pages,
+        "dimensions": [
+            {"key": d.key, "label": d.label, "chart": d.chart} for d in DIMENSIONS.values()
+        ],
+        "panels": panels,
+        "presets": [{"key": key, "label": label} for key, label in PRESETS.items()],
+        "default_tz": default_tz,
+        # For the searchable time-zone list and the add-filter form's checks.
+        "zones": timeutil.zone_choices(timezone.now()),
+        "bucket_labels": [("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month")],
+        "countries": {code: country_name(code) for code in sorted(CONTINENT_OF)},
+        "choices": {key: sorted(values) for key, values in FILTER_CHOICES.items()},
+    }
 
 
 @analytics_page

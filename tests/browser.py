@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -126,6 +127,28 @@ def wait_loaded(page: "sync_api.Page") -> None:
             return !chart || !Chart.animator.running(chart);
         })"""
     )
+
+
+def query(page: "sync_api.Page") -> dict[str, list[str]]:
+    """The page's query parameters, empty ones too (bucket= says "the range decides")."""
+    return parse_qs(urlsplit(page.url).query, keep_blank_values=True)
+
+
+def summary_clicks(page: "sync_api.Page") -> str:
+    """The Clicks card's number, as shown."""
+    return page.inner_text("#summary-clicks").strip()
+
+
+def table_rows(page: "sync_api.Page", dimension: str) -> list[tuple[str, str]]:
+    """(label, clicks) of a breakdown list's rows, as shown."""
+    rows = page.eval_on_selector_all(
+        f"#list-{dimension} .bar-list__row",
+        """rows => rows.map(r => [
+            r.querySelector('.bar-list__label').textContent.trim(),
+            r.querySelector('.bar-list__clicks').textContent.trim(),
+        ])""",
+    )
+    return [tuple(row) for row in rows]
 
 
 def assert_clean(problems: Problems) -> None:

@@ -11,13 +11,23 @@ server, every test ending clean (no console error, no CSP violation).
 import re
 from contextlib import ExitStack
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
 
 from analytics.models import Campaign, SavedView, Sender, SharedLink
-from tests.browser import DESKTOP, MOBILE, assert_clean, open_page, screenshot, wait_loaded
+from tests.browser import (
+    DESKTOP,
+    MOBILE,
+    assert_clean,
+    open_page,
+    query,
+    screenshot,
+    summary_clicks,
+    table_rows,
+    wait_loaded,
+)
 
 # The live server answers from another thread, so the test's data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,25 +75,6 @@ def visitor(live_server, monkeypatch):
             return page, problems, requests
 
         yield opened
-
-
-def summary_clicks(page) -> str:
-    return page.inner_text("#summary-clicks").strip()
-
-
-def table_rows(page, dimension: str) -> list[tuple[str, str]]:
-    rows = page.eval_on_selector_all(
-        f"#list-{dimension} .bar-list__row",
-        """rows => rows.map(r => [
-            r.querySelector('.bar-list__label').textContent.trim(),
-            r.querySelector('.bar-list__clicks').textContent.trim(),
-        ])""",
-    )
-    return [tuple(row) for row in rows]
-
-
-def query(page) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(page.url).query, keep_blank_values=True)
 
 
 def drop_page_status(problems, status: int, url: str) -> None:

@@ -8,13 +8,21 @@ console error, no CSP violation).
 """
 
 from datetime import date, timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.utils import timezone
 
 from analytics.models import Campaign, Sender
-from tests.browser import DESKTOP, MOBILE, assert_clean, open_page, screenshot, sign_in, wait_loaded
+from tests.browser import (
+    DESKTOP,
+    MOBILE,
+    assert_clean,
+    open_page,
+    query,
+    screenshot,
+    sign_in,
+    wait_loaded,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HOURS_AGO = (1, 30, 80, 200, 500)
@@ -53,10 +61,6 @@ def clicks(make_click):
 
 def today() -> date:
     return timezone.now().date()  # the tests view the dashboard in UTC
-
-
-def query(page) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(page.url).query, keep_blank_values=True)
 
 
 def series(page) -> dict:

@@ -10,7 +10,14 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import Campaign, Sender
-from tests.browser import SCREENSHOTS, assert_clean, browser_page, wait_loaded
+from tests.browser import (
+    SCREENSHOTS,
+    assert_clean,
+    browser_page,
+    summary_clicks,
+    table_rows,
+    wait_loaded,
+)
 
 __all__ = ["browser_page"]  # a fixture, used by name
 
@@ -42,22 +49,6 @@ def clicks(make_click):
         when = now - timedelta(hours=11 * n)
         make_click(when, country=country, device=device, campaign=campaign)
     make_click(now - timedelta(hours=2), country="US", device="desktop", is_bot=True)
-
-
-def summary_clicks(page) -> str:
-    return page.inner_text("#summary-clicks").strip()
-
-
-def table_rows(page, dimension: str) -> list[tuple[str, str]]:
-    """(label, clicks) of a breakdown list's rows, as shown."""
-    rows = page.eval_on_selector_all(
-        f"#list-{dimension} .bar-list__row",
-        """rows => rows.map(r => [
-            r.querySelector('.bar-list__label').textContent.trim(),
-            r.querySelector('.bar-list__clicks').textContent.trim(),
-        ])""",
-    )
-    return [tuple(row) for row in rows]
 
 
 def assert_canvas_drawn(page, selector: str) -> None:

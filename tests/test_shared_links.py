@@ -257,3 +257,10 @@ def test_bad_period_on_the_shared_page_shows_a_banner(client, link):
 
     assert response.status_code == 400
     assert "range must be one of" in response.content.decode()
+
+
+def test_breakdown_limit_is_checked_as_the_api_checks_it(client, link):
+    response = client.get(_url(link, "api/breakdown/country/") + "?limit=0")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "limit must be a whole number from 1 to 1000."

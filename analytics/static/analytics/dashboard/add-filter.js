@@ -1,5 +1,5 @@
 /* "Add filter": a dimension, is / is not, and a value picked from suggestions or typed.
- * Pages without the form (a shared link's dashboard) start nothing here. */
+ * A shared link's dashboard (READONLY) has no such form: nothing starts here. */
 
 import { getJSON } from "./api.js";
 import { $, el } from "./dom.js";
@@ -148,7 +148,7 @@ function showAddFilterError(message) {
 }
 
 function closeAddFilter() {
-  if (addFilterDetails && addFilterDetails.open) {
+  if (addFilterDetails.open) {
     addFilterDetails.open = false;
     addFilterDetails.querySelector("summary").focus();
   }
@@ -166,7 +166,7 @@ function onAddFilterKeydown(event) {
 }
 
 function onDocumentClick(event) {
-  if (addFilterDetails && addFilterDetails.open && !addFilterDetails.contains(event.target)) {
+  if (addFilterDetails.open && !addFilterDetails.contains(event.target)) {
     addFilterDetails.open = false;
   }
 }
@@ -212,17 +212,8 @@ function onAddFilterSubmit(event) {
 }
 
 export function initAddFilter() {
-  var parts = [
-    addFilterDetails,
-    addFilterForm,
-    addFilterDim,
-    addFilterOp,
-    addFilterValue,
-    addFilterList,
-    addFilterError
-  ];
-  if (READONLY || parts.indexOf(null) !== -1) {
-    return; // no form on this page, or filters that are not the visitor's to change
+  if (READONLY) {
+    return;
   }
   addFilterDetails.addEventListener("keydown", onAddFilterKeydown);
   document.addEventListener("click", onDocumentClick);

@@ -221,11 +221,8 @@ export function renderTimeseries(data) {
     }
   });
   timeseriesPoints = { current: current, bucket: bucket, partial: partial };
-  var meta = $("timeseries-meta");
-  if (meta) {
-    meta.textContent =
-      "Per " + bucket + " · " + tz + (partial >= 0 ? " · dotted: this " + bucket + " is incomplete" : "");
-  }
+  $("timeseries-meta").textContent =
+    "Per " + bucket + " · " + tz + (partial >= 0 ? " · dotted: this " + bucket + " is incomplete" : "");
   renderBucketSwitch(bucket, data.buckets);
   var chart = charts.timeseries;
   if (chart) {
@@ -241,8 +238,6 @@ export function renderTimeseries(data) {
     });
     chart.update();
   }
-  if (panel) {
-    panel.classList.add("has-data");
-    setBusy(panel, false);
-  }
+  panel.classList.add("has-data");
+  setBusy(panel, false);
 }

@@ -2,7 +2,7 @@
  * and the changes they make to the state (each one a commit).
  *
  * A shared link's dashboard (READONLY) has no chips, no "Clear all filters" and no "Add filter":
- * its filters are fixed by the server. Every element here may be missing from a page. */
+ * its filters are fixed by the server. */
 
 import { $, el } from "./dom.js";
 import { isoDate } from "./format.js";
@@ -60,9 +60,6 @@ ZONES.forEach(function (z) {
 /* The datalist: the default and the browser's zone first, then every zone, each with its
  * offset as the label, so typing "Kolk" or "+05:30" finds Asia/Kolkata. */
 export function buildZoneOptions() {
-  if (!tzList || !tzSelect) {
-    return;
-  }
   var notes = {};
   function note(zone, text) {
     if (zone && ZONE_OFFSET[zone]) {
@@ -108,13 +105,8 @@ function resolveZone(text) {
 }
 
 function showZoneError(message) {
-  if (tzError) {
-    tzError.textContent = message;
-    tzError.hidden = !message;
-  }
-  if (!tzSelect) {
-    return;
-  }
+  tzError.textContent = message;
+  tzError.hidden = !message;
   if (message) {
     tzSelect.setAttribute("aria-invalid", "true");
   } else {
@@ -123,43 +115,26 @@ function showZoneError(message) {
 }
 
 export function syncControls() {
-  if (rangeSelect) {
-    rangeSelect.value = state.range;
-  }
-  if (customRange) {
-    customRange.hidden = state.range !== "custom";
-  }
-  if (dateFrom && dateTo) {
-    var today = isoDate(new Date(), state.tz);
-    dateFrom.min = EARLIEST_DAY;
-    dateTo.max = today;
-    if (state.range === "custom") {
-      dateFrom.value = state.from;
-      dateTo.value = state.to;
-      dateTo.min = state.from || EARLIEST_DAY;
-      dateFrom.max = state.to || today;
-    }
+  rangeSelect.value = state.range;
+  customRange.hidden = state.range !== "custom";
+  var today = isoDate(new Date(), state.tz);
+  dateFrom.min = EARLIEST_DAY;
+  dateTo.max = today;
+  if (state.range === "custom") {
+    dateFrom.value = state.from;
+    dateTo.value = state.to;
+    dateTo.min = state.from || EARLIEST_DAY;
+    dateFrom.max = state.to || today;
   }
   hideDateError();
-  if (tzSelect) {
-    tzSelect.value = state.tz;
-  }
+  tzSelect.value = state.tz;
   showZoneError("");
   // Until the new period's summary says where its neighbours are (renderSteps).
-  if (rangePrev) {
-    rangePrev.disabled = true;
-  }
-  if (rangeNext) {
-    rangeNext.disabled = true;
-  }
-  if (botsToggle) {
-    botsToggle.checked = state.bots === "include";
-  }
-  var botsTitle = $("summary-bots-title");
-  if (botsTitle) {
-    botsTitle.textContent =
-      state.bots === "include" ? "Bots and scanners included" : "Bots and scanners filtered out";
-  }
+  rangePrev.disabled = true;
+  rangeNext.disabled = true;
+  botsToggle.checked = state.bots === "include";
+  $("summary-bots-title").textContent =
+    state.bots === "include" ? "Bots and scanners included" : "Bots and scanners filtered out";
   renderChips();
   updateLinks();
 }
@@ -170,9 +145,6 @@ function updateLinks() {
   document.querySelectorAll("a[data-export]").forEach(function (link) {
     link.href = link.dataset.export + (qs ? "?" + qs : "");
   });
-  if (!config.pages || !config.pages.breakdown) {
-    return; // no "See all" pages (a shared dashboard)
-  }
   DIMENSIONS.forEach(function (d) {
     var link = $("see-all-" + d.key);
     if (link) {
@@ -188,10 +160,7 @@ function chipText(dim, op, value) {
 }
 
 export function renderChips() {
-  if (READONLY || !chipsList) {
-    if (clearFilters) {
-      clearFilters.hidden = true;
-    }
+  if (READONLY) {
     return; // no filters to remove here
   }
   var frag = document.createDocumentFragment();
@@ -234,18 +203,7 @@ export function renderChips() {
   chipsList.textContent = "";
   chipsList.appendChild(frag);
   chipsList.hidden = count === 0;
-  if (clearFilters) {
-    clearFilters.hidden = count === 0;
-  }
-}
-
-/* Focus the filter area's first remove button, else "Add filter", when there is one. */
-function focusFilterArea() {
-  var first = chipsList && chipsList.querySelector(".chip__remove");
-  var summary = addFilterDetails && addFilterDetails.querySelector("summary");
-  if (first || summary) {
-    (first || summary).focus();
-  }
+  clearFilters.hidden = count === 0;
 }
 
 /* ---------------------------------------------------------------- state changes */
@@ -276,7 +234,8 @@ function removeFilter(dim, op, value) {
   });
   commit(next);
   // Keep keyboard focus in the filter area once the chip is gone.
-  focusFilterArea();
+  var first = chipsList.querySelector(".chip__remove");
+  (first || $("add-filter").querySelector("summary")).focus();
 }
 
 function resetFilters() {
@@ -303,9 +262,6 @@ export function renderSteps(summary) {
     [rangeNext, steps.next, "Next period"]
   ].forEach(function (item) {
     var button = item[0];
-    if (!button) {
-      return;
-    }
     button.disabled = !item[1];
     var label = item[1] ? item[2] + ": " + stepLabel(item[1]) : item[2] + " (none)";
     button.setAttribute("aria-label", label);
@@ -352,16 +308,14 @@ function onRangeChange() {
     next.to = "";
   }
   commit(next);
-  if (next.range === "custom" && dateFrom) {
+  if (next.range === "custom") {
     dateFrom.focus();
   }
 }
 
 function hideDateError() {
-  if (dateError) {
-    dateError.hidden = true;
-    dateError.textContent = "";
-  }
+  dateError.hidden = true;
+  dateError.textContent = "";
 }
 
 function onDateChange() {
@@ -445,7 +399,7 @@ function onBotsChange() {
 
 function onFilterFormSubmit(event) {
   event.preventDefault(); // controls apply on change; Enter in a date field lands here
-  if (state.range === "custom" || (rangeSelect && rangeSelect.value === "custom")) {
+  if (state.range === "custom" || rangeSelect.value === "custom") {
     onDateChange();
   }
 }
@@ -454,35 +408,26 @@ function onClearFilters() {
   var next = cloneState(state);
   next.filters = emptyFilters();
   commit(next);
-  focusFilterArea();
-}
-
-/* addEventListener when the page has the element. */
-function on(node, type, listener) {
-  if (node) {
-    node.addEventListener(type, listener);
-  }
+  addFilterDetails.querySelector("summary").focus();
 }
 
 export function initFilters() {
-  on(rangeSelect, "change", onRangeChange);
-  if (dateFrom && dateTo) {
-    dateFrom.addEventListener("change", onDateChange);
-    dateTo.addEventListener("change", onDateChange);
-  }
-  on(tzSelect, "change", onZoneChange);
-  on(tzSelect, "input", onZoneInput);
-  on(tzSelect, "keydown", onZoneKeydown);
-  on(rangePrev, "click", function () {
+  rangeSelect.addEventListener("change", onRangeChange);
+  dateFrom.addEventListener("change", onDateChange);
+  dateTo.addEventListener("change", onDateChange);
+  tzSelect.addEventListener("change", onZoneChange);
+  tzSelect.addEventListener("input", onZoneInput);
+  tzSelect.addEventListener("keydown", onZoneKeydown);
+  rangePrev.addEventListener("click", function () {
     onStep(steps.previous);
   });
-  on(rangeNext, "click", function () {
+  rangeNext.addEventListener("click", function () {
     onStep(steps.next);
   });
-  on(botsToggle, "change", onBotsChange);
-  on($("filter-form"), "submit", onFilterFormSubmit);
+  botsToggle.addEventListener("change", onBotsChange);
+  $("filter-form").addEventListener("submit", onFilterFormSubmit);
   if (!READONLY) {
-    on(clearFilters, "click", onClearFilters);
-    on($("reset-filters"), "click", resetFilters);
+    clearFilters.addEventListener("click", onClearFilters);
+    $("reset-filters").addEventListener("click", resetFilters);
   }
 }

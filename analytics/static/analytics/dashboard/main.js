@@ -36,21 +36,12 @@ var loadSeq = 0;
 var loadController = null;
 
 function showError(message) {
-  var text = $("load-error-text");
-  var box = $("load-error");
-  if (text) {
-    text.textContent = message;
-  }
-  if (box) {
-    box.hidden = false;
-  }
+  $("load-error-text").textContent = message;
+  $("load-error").hidden = false;
 }
 
 function hideError() {
-  var box = $("load-error");
-  if (box) {
-    box.hidden = true;
-  }
+  $("load-error").hidden = true;
 }
 
 function setAllBusy(busy) {
@@ -120,12 +111,9 @@ function start() {
     load();
   });
   initFilters();
-  var retry = $("load-retry");
-  if (retry) {
-    retry.addEventListener("click", function () {
-      load();
-    });
-  }
+  $("load-retry").addEventListener("click", function () {
+    load();
+  });
   window.addEventListener("popstate", function () {
     setState(stateFromSearch(window.location.search));
     syncControls();

@@ -6,7 +6,7 @@
  * is not walked through 170 empty shapes. Names from the API are set with textContent only.
  *
  * On a shared link's dashboard (READONLY) the numbers show on hover and focus the same way, but
- * choosing a country filters nothing: the filters are the link's.
+ * a country is no button: the filters are the link's (addFilter refuses them).
  */
 
 import { apiURL, getJSON } from "./api.js";
@@ -44,15 +44,12 @@ function buildSvg(map) {
   svg.addEventListener("focusout", hideTip);
   svg.addEventListener("click", onChoose);
   svg.addEventListener("keydown", function (event) {
-    if (!READONLY && (event.key === "Enter" || event.key === " ")) {
+    if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
       onChoose(event);
     }
   });
-  var canvas = $("map-canvas");
-  if (canvas) {
-    canvas.replaceChildren(svg);
-  }
+  $("map-canvas").replaceChildren(svg);
 }
 
 function loadMap() {
@@ -88,9 +85,6 @@ function levelFloor(n, max) {
 
 function renderLegend(max) {
   var legend = $("map-legend");
-  if (!legend) {
-    return;
-  }
   legend.replaceChildren();
   if (!max) {
     return;
@@ -127,7 +121,7 @@ function render(map, data) {
       offMap += row.clicks; // unknown, or a country too small for a 1:110m map
     }
   });
-  var chosen = (!READONLY && state.filters.country && state.filters.country.is) || [];
+  var chosen = (state.filters.country && state.filters.country.is) || [];
   Object.keys(shapes).forEach(function (code) {
     var shape = shapes[code];
     var row = figures[code];
@@ -152,12 +146,10 @@ function render(map, data) {
   });
   renderLegend(max);
   var note = $("map-note");
-  if (note) {
-    note.hidden = offMap === 0;
-    note.textContent = offMap
-      ? fmtInt(offMap) + " clicks are not on the map: unknown countries, or ones too small for it."
-      : "";
-  }
+  note.hidden = offMap === 0;
+  note.textContent = offMap
+    ? fmtInt(offMap) + " clicks are not on the map: unknown countries, or ones too small for it."
+    : "";
   hideTip();
 }
 
@@ -172,9 +164,6 @@ function describe(code) {
 
 function showTip(code, x, y) {
   var tip = $("map-tip");
-  if (!tip) {
-    return;
-  }
   var box = panel.getBoundingClientRect(); // the tip is placed within the panel
   tip.textContent = describe(code);
   tip.hidden = false;
@@ -185,10 +174,7 @@ function showTip(code, x, y) {
 }
 
 function hideTip() {
-  var tip = $("map-tip");
-  if (tip) {
-    tip.hidden = true;
-  }
+  $("map-tip").hidden = true;
 }
 
 function codeOf(event) {
@@ -215,7 +201,7 @@ function onFocus(event) {
 
 function onChoose(event) {
   var code = codeOf(event);
-  if (!READONLY && code && figures[code]) {
+  if (code && figures[code]) {
     addFilter("country", code, figures[code].label);
   }
 }

@@ -94,46 +94,31 @@ export function renderSummary(data) {
   $("period-label").textContent = text;
 
   var empty = !current.clicks;
-  var emptyState = $("empty-state");
-  var results = $("results");
-  if (emptyState) {
-    emptyState.hidden = !empty;
-  }
-  if (results) {
-    results.hidden = empty;
-  }
-  if (empty) {
-    renderEmptyState();
-  }
-}
-
-/* What the empty state says, and its button: reset the filters, or show all time. */
-function renderEmptyState() {
-  var text2 = $("empty-state-text") || el("p");
-  var button = $("reset-filters");
-  if (READONLY || !button) {
-    // A shared dashboard: its filters are fixed, only the period is the visitor's to change.
-    text2.textContent =
+  $("empty-state").hidden = !empty;
+  $("results").hidden = empty;
+  if (empty && READONLY) {
+    // A shared dashboard's empty state has no button: its filters are fixed, only the period
+    // is the visitor's to change.
+    $("empty-state-text").textContent =
       state.range === "all"
         ? "No clicks have been recorded for this dashboard yet."
         : "No clicks were recorded in this period. Try a longer date range.";
-    if (button) {
+  } else if (empty) {
+    var text2 = $("empty-state-text");
+    var button = $("reset-filters");
+    if (!isDefaultView(state)) {
+      text2.textContent = "Try a longer date range or remove some filters.";
+      button.textContent = "Reset filters";
+      button.hidden = false;
+    } else {
+      text2.textContent = "No clicks were recorded in this period.";
+      button.textContent = "Show all time";
+      button.hidden = false;
+    }
+    if (state.range === "all" && !hasDimensionFilters(state) && state.bots === "exclude") {
+      text2.textContent =
+        "No clicks have been recorded yet. They appear here once a sender's webhook delivers them.";
       button.hidden = true;
     }
-    return;
-  }
-  if (!isDefaultView(state)) {
-    text2.textContent = "Try a longer date range or remove some filters.";
-    button.textContent = "Reset filters";
-    button.hidden = false;
-  } else {
-    text2.textContent = "No clicks were recorded in this period.";
-    button.textContent = "Show all time";
-    button.hidden = false;
-  }
-  if (state.range === "all" && !hasDimensionFilters(state) && state.bots === "exclude") {
-    text2.textContent =
-      "No clicks have been recorded yet. They appear here once a sender's webhook delivers them.";
-    button.hidden = true;
   }
 }

@@ -4,29 +4,16 @@
  *
  * Only the shown tab of each panel is fetched; another tab is fetched when it is chosen. A row
  * of a filter dimension is a button that filters the dashboard by its value; the UTM, link and
- * URL breakdowns have no filter, so their rows are plain text, as is every row of a shared
- * link's dashboard (READONLY), which has no "See all" links either. */
+ * URL breakdowns have no filter, so their rows are plain text, as are every row of a shared
+ * link's dashboard (its config marks no tab as filtering), which has no "See all" links. */
 
 import { apiURL, getJSON } from "./api.js";
 import { $, el, setBusy } from "./dom.js";
 import { addFilter, renderChips } from "./filters.js";
 import { fmtInt, fmtShare } from "./format.js";
-import {
-  BREAKDOWN_LIMIT,
-  READONLY,
-  config,
-  queryString,
-  rememberLabel,
-  state,
-  stateParams
-} from "./state.js";
+import { BREAKDOWN_LIMIT, config, queryString, rememberLabel, state, stateParams } from "./state.js";
 
 var PANELS = (config && config.panels) || [];
-
-/* Whether a tab's rows filter the dashboard: never on a read-only one. */
-function filters(tab) {
-  return Boolean(tab.filters) && !READONLY;
-}
 var STORAGE_PREFIX = "clicktrack.tab.";
 
 /* The current load: its `when` (which drops answers of an older load) and abort signal. */
@@ -74,7 +61,7 @@ function rowNode(tab, row, share, active) {
   var value = String(row.value == null ? "" : row.value);
   var label = row.label || (value === "" ? "Unknown" : value);
   var node;
-  if (filters(tab)) {
+  if (tab.filters) {
     node = el("button", "bar-list__row" + (active ? " is-active" : ""));
     node.type = "button";
     if (active) {
@@ -88,7 +75,7 @@ function rowNode(tab, row, share, active) {
   node.appendChild(bar(share));
   node.appendChild(el("span", "bar-list__label", label));
   appendNumbers(node, row.clicks, share);
-  if (filters(tab)) {
+  if (tab.filters) {
     node.appendChild(
       el(
         "span",
@@ -112,26 +99,20 @@ function renderNotes(box, tab, rows) {
   box.hidden = !box.childNodes.length;
 }
 
-function updateSeeAll(tab) {
-  var link = $("see-all-" + tab.key);
-  if (!link || !config.pages || !config.pages.breakdown) {
-    return;
-  }
+function seeAllURL(tab) {
   var qs = queryString(stateParams(state));
-  link.href =
+  return (
     config.pages.breakdown.replace("__dimension__", encodeURIComponent(tab.key)) +
-    (qs ? "?" + qs : "");
+    (qs ? "?" + qs : "")
+  );
 }
 
 export function renderBreakdown(tab, data) {
   var box = $("list-" + tab.key);
-  var list = box && box.querySelector(".bar-list");
-  if (!list) {
-    return;
-  }
+  var list = box.querySelector(".bar-list");
   var rows = data.rows || [];
   var other = data.other;
-  var activeIs = filters(tab) && state.filters[tab.key] ? state.filters[tab.key].is : [];
+  var activeIs = state.filters[tab.key] ? state.filters[tab.key].is : [];
   var newLabels = false;
   var total = (data.total && data.total.clicks) || 0;
   // From the counts, not the API's share (rounded to 4 places): see fmtShare.
@@ -142,8 +123,8 @@ export function renderBreakdown(tab, data) {
   var frag = document.createDocumentFragment();
   rows.forEach(function (row) {
     var value = String(row.value == null ? "" : row.value);
-    var active = filters(tab) && activeIs.indexOf(value) !== -1;
-    if (filters(tab) && rememberLabel(tab.key, value, row.label) && active) {
+    var active = tab.filters && activeIs.indexOf(value) !== -1;
+    if (tab.filters && rememberLabel(tab.key, value, row.label) && active) {
       newLabels = true;
     }
     var item = el("li");
@@ -161,7 +142,10 @@ export function renderBreakdown(tab, data) {
   list.appendChild(frag);
   box.querySelector(".bar-list__empty").hidden = rows.length > 0;
   renderNotes(box.querySelector(".panel__notes"), tab, rows);
-  updateSeeAll(tab);
+  var seeAll = $("see-all-" + tab.key);
+  if (seeAll) {
+    seeAll.href = seeAllURL(tab);
+  }
   box.classList.add("has-data");
   setBusy(box, false);
   if (newLabels) {
@@ -208,10 +192,7 @@ function showTab(panel, tab, focus) {
         button.focus();
       }
     }
-    var box = $("list-" + other.key);
-    if (box) {
-      box.hidden = !selected;
-    }
+    $("list-" + other.key).hidden = !selected;
   });
   storeTab(panel, tab);
   if (current.when && !current.drawn[tab.key]) {
@@ -266,9 +247,8 @@ function onListClick(tab) {
 export function initPanels() {
   PANELS.forEach(function (panel) {
     panel.tabs.forEach(function (tab) {
-      var box = $("list-" + tab.key);
-      var list = box && box.querySelector(".bar-list");
-      if (list && filters(tab)) {
+      var list = $("list-" + tab.key).querySelector(".bar-list");
+      if (tab.filters) {
         list.addEventListener("click", onListClick(tab));
       }
       var button = $("tab-" + tab.key);
