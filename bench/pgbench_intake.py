@@ -4,13 +4,12 @@ The webhook view only accepts (authenticate, store the raw delivery, answer); pr
 worker's. So the mirror is the statements one accepted single-click delivery sends, captured at
 run time rather than written by hand, so that it cannot drift from the app:
 
-- one request per sender goes through Django's full request cycle (the test client, with the
-  connection handling a real server does: ``close_old_connections`` at the start and end of
-  each request) after a warm-up request, so the endpoint cache is filled, as in steady state;
+- one request per sender goes through the deployed WSGI application (``clicktrack.wsgi``, which
+  answers deliveries outside Django's request cycle), after a warm-up request, so the endpoint
+  cache is filled, as in steady state;
 - every statement sent on the connection is recorded at the psycopg level, which also sees what
-  Django's ``CaptureQueriesContext`` cannot: the ``SELECT 1`` of ``CONN_HEALTH_CHECKS``, sent on
-  a raw cursor. Today that is ``SELECT 1`` (when health checks are on) and the one
-  ``INSERT INTO analytics_delivery ... SELECT ... FROM unnest(...) ... RETURNING id`` in
+  Django's ``CaptureQueriesContext`` cannot (a ``SELECT 1`` health check on a raw cursor, were
+  one sent). Today that is the one ``INSERT INTO analytics_delivery ... RETURNING id`` in
   autocommit: one commit, one WAL flush per webhook, shared between concurrent ones by group
   commit, as the app's are.
 
@@ -74,30 +73,26 @@ def capture(endpoints: dict[str, tuple[str, str]], samples: dict[str, bytes]) ->
     Needs Django set up on the bench database (intake_common.setup_django). Leaves the captured
     deliveries queued: the processing worker treats them as any other.
     """
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-    from django.test import Client
+    from django.test import RequestFactory
     from intake_common import headers_for
 
-    client = Client()
+    from clicktrack.wsgi import application
+
+    factory = RequestFactory()
     captured: dict[str, list[str]] = {}
     for sender, data in samples.items():
         path, secret = endpoints[sender]
         headers = headers_for(sender, secret, data)
         extra = {k: v for k, v in headers.items() if k != "Content-Type"}
         for attempt in ("warm-up", "capture"):
-            # The test client disconnects close_old_connections from request_started; a real
-            # server's handler runs it at both ends of every request (health check included).
-            request_started.connect(close_old_connections)
-            try:
-                with _recording() as statements:
-                    close_old_connections()
-                    answer = client.post(path, data, content_type="application/json", headers=extra)
-                    request_finished.send(sender=None)
-            finally:
-                request_started.disconnect(close_old_connections)
-            if answer.status_code != 200:
-                raise RuntimeError(f"{sender} {attempt} answered {answer.status_code}")
+            environ = factory.post(
+                path, data, content_type="application/json", headers=extra
+            ).environ
+            status: list[str] = []
+            with _recording() as statements:
+                b"".join(application(environ, lambda line, _, seen=status: seen.append(line)))
+            if not status[0].startswith("200"):
+                raise RuntimeError(f"{sender} {attempt} answered {status[0]}")
         captured[sender] = [s.strip() for s in statements]
     return captured
 

@@ -75,15 +75,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# Webhook deliveries (clicktrack/wsgi.py) need only the middleware that shapes their answers:
-# no session, user, CSRF token, messages, static files or sign-in lockouts.
+# Deployed servers answer webhook deliveries under this prefix outside Django's request cycle
+# (clicktrack/wsgi.py): no session, user, CSRF token, messages or middleware.
 WEBHOOK_PATH_PREFIX = "/webhooks/"
-WEBHOOK_MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "clicktrack.middleware.ContentSecurityPolicyMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
 
 AUTHENTICATION_BACKENDS = [
     # Counts failed sign-ins per username and address, and refuses them past the limit.
