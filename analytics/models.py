@@ -345,8 +345,13 @@ class Click(models.Model):
     occurred_at = models.DateTimeField()
     occurred_at_raw = models.CharField(max_length=64, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT)
-    link = models.ForeignKey(Link, null=True, blank=True, on_delete=models.PROTECT)
+    # No index of their own on campaign, link, recipient and sharer: click_campaign_time and
+    # click_recipient_time lead with theirs, and link and sharer are indexed only where set.
+    # Every index costs each click's insert and its bytes (BENCHMARKS.md).
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
+    link = models.ForeignKey(Link, null=True, blank=True, on_delete=models.PROTECT, db_index=False)
     url = models.TextField(blank=True)
     country = models.CharField(max_length=2, blank=True)
     region = models.CharField(max_length=100, blank=True)
@@ -370,10 +375,20 @@ class Click(models.Model):
     # Salted hash naming the visitor (e-mail, else IP + user agent); never the raw values.
     visitor = models.CharField(max_length=32, blank=True)
     recipient = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="clicks_received"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clicks_received",
+        db_index=False,
     )
     sharer = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="clicks_shared"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clicks_shared",
+        db_index=False,
     )
     utm_source = models.CharField(max_length=255, blank=True)
     utm_medium = models.CharField(max_length=255, blank=True)
@@ -402,6 +417,14 @@ class Click(models.Model):
                 fields=["recipient", "occurred_at"],
                 condition=models.Q(recipient__isnull=False),
                 name="click_recipient_time",
+            ),
+            # A link's clicks (the link filter, deleting a link): most clicks have no link.
+            models.Index(
+                fields=["link"], condition=models.Q(link__isnull=False), name="click_link"
+            ),
+            # A contact's shares (deleting a contact): only Heyoo's shared posts name a sharer.
+            models.Index(
+                fields=["sharer"], condition=models.Q(sharer__isnull=False), name="click_sharer"
             ),
         ]
 
