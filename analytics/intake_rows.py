@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import operator
 from datetime import datetime
 
 from django.conf import settings
@@ -115,8 +116,10 @@ def store(
     stored = _stored_click_keys([(d.endpoint.sender, c.click_key) for d, c in fresh])
     # In time order, so that a visitor's first click is the one counted unique.
     fresh.sort(key=lambda pair: (pair[1].occurred_at, pair[1].click_key))
+    # Read once: a setting is a lazy object's attribute, slow enough to show per click.
+    salt = settings.VISITOR_HASH_SALT.encode()
     rows = [
-        _click_row(delivery, click, ids)
+        _click_row(delivery, click, ids, salt)
         for delivery, click in fresh
         if (delivery.endpoint.sender, click.click_key) not in stored
     ]
@@ -238,7 +241,16 @@ def _write_shared(model: type[models.Model], rows: list[dict]) -> list[tuple[int
         if isinstance(field, models.CharField | models.TextField):
             kind = "text"  # not varchar(n): a cast would cut a long value, an insert refuses it
         kinds.append(kind)
-    values = [[row[f.name] if f.name in row else f.get_default() for f in columns] for row in rows]
+    # One moment for the batch's timestamps (it is one transaction), not a call per row.
+    now = timezone.now()
+    defaults = [now if f.default is timezone.now else None for f in columns]
+    values = [
+        [
+            row[f.name] if f.name in row else (default or f.get_default())
+            for f, default in zip(columns, defaults, strict=True)
+        ]
+        for row in rows
+    ]
     for index, field in enumerate(columns):
         if isinstance(field, models.JSONField) and field.encoder is not None:
             for row in values:  # as the field would serialize it
@@ -257,7 +269,7 @@ def _write_shared(model: type[models.Model], rows: list[dict]) -> list[tuple[int
         return cursor.fetchall()
 
 
-def _click_row(delivery: Delivery, data: ClickData, ids: dict[SharedKey, int]) -> dict:
+def _click_row(delivery: Delivery, data: ClickData, ids: dict[SharedKey, int], salt: bytes) -> dict:
     sender = delivery.endpoint.sender
 
     def shared(model: type[models.Model], value: object | None) -> int | None:
@@ -295,7 +307,7 @@ def _click_row(delivery: Delivery, data: ClickData, ids: dict[SharedKey, int]) -
         "bot_reason": reason,
         "is_unique": False,
         "ip": _stored_ip(data.ip),
-        "visitor": _visitor(data),
+        "visitor": _visitor(data, salt),
         "recipient_id": shared(Contact, data.recipient),
         "sharer_id": shared(Contact, data.sharer),
         "utm_source": data.utm_source,
@@ -344,9 +356,8 @@ def _insert_clicks(rows: list[dict[str, object]]) -> set[tuple[str, str]]:
     if not rows:
         return set()
     columns = ", ".join(connection.ops.quote_name(column) for column in _CLICK_COLUMNS)
-    records, param = _records(
-        list(_CLICK_COLUMNS.values()), [[row[c] for c in _CLICK_COLUMNS] for row in rows]
-    )
+    values = operator.itemgetter(*_CLICK_COLUMNS)
+    records, param = _records(list(_CLICK_COLUMNS.values()), [values(row) for row in rows])
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -386,7 +397,7 @@ def _iso(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _visitor(data: ClickData) -> str:
+def _visitor(data: ClickData, salt: bytes) -> str:
     """A salted hash naming the visitor: the e-mail when known, else IP + user agent, else IP."""
     if data.recipient and data.recipient.email:
         basis = f"email:{data.recipient.email}"
@@ -394,7 +405,6 @@ def _visitor(data: ClickData) -> str:
         basis = f"ip:{data.ip}|{data.user_agent}"
     else:
         return ""
-    salt = settings.VISITOR_HASH_SALT.encode()
     return hmac.new(salt, basis.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
 
 

@@ -247,6 +247,9 @@ def ip_address(value: str) -> str | None:
         return None
 
 
+_NO_UTM = {"utm_source": "", "utm_medium": "", "utm_campaign": ""}
+
+
 def utm(given: dict, *urls: str) -> dict[str, str]:
     """utm_source/medium/campaign from the campaign or link fields, else from the URLs' queries.
 
@@ -259,6 +262,9 @@ def utm(given: dict, *urls: str) -> dict[str, str]:
         if not all(given.get(key) for key in ("utm_source", "utm_medium", "utm_campaign"))
         else []
     )
+
+    if not queries and not given:
+        return dict(_NO_UTM)
 
     def from_urls(key: str) -> str:
         # parse_qs drops empty values: a parameter present is one with a value.

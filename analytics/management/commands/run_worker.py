@@ -1,3 +1,4 @@
+import gc
 import os
 import signal
 import threading
@@ -55,6 +56,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
+        # A batch makes millions of small objects that live until it commits. At CPython's
+        # default thresholds the cyclic collector runs thousands of times a batch and scans
+        # them all, a quarter of the worker's CPU (BENCHMARKS.md): collect rarely, and never
+        # scan what start-up built.
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
         self._running = threading.Event()
         self._running.set()
         if options["once"]:
