@@ -340,8 +340,15 @@ class Click(models.Model):
     # The sender's click id, or a hash of the fields that identify the click when it has none.
     click_key = models.CharField(max_length=64)
     external_id = models.CharField(max_length=100, blank=True)
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT)
-    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL)
+    # The foreign keys below are Django's, not PostgreSQL's (db_constraint=False): PostgreSQL
+    # checks a constraint per click at commit, locking the row it points to, which was the
+    # worker's whole commit (0.5 s per 20,000 clicks, BENCHMARKS.md). Intake writes only ids it
+    # has just read or upserted, and every delete goes through the ORM, which applies PROTECT,
+    # SET_NULL and CASCADE itself.
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, db_constraint=False)
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False
+    )
     occurred_at = models.DateTimeField()
     occurred_at_raw = models.CharField(max_length=64, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
@@ -349,9 +356,16 @@ class Click(models.Model):
     # click_recipient_time lead with theirs, and link and sharer are indexed only where set.
     # Every index costs each click's insert and its bytes (BENCHMARKS.md).
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,
+        db_constraint=False,
     )
-    link = models.ForeignKey(Link, null=True, blank=True, on_delete=models.PROTECT, db_index=False)
+    link = models.ForeignKey(
+        Link, null=True, blank=True, on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
     url = models.TextField(blank=True)
     country = models.CharField(max_length=2, blank=True)
     region = models.CharField(max_length=100, blank=True)
@@ -381,6 +395,7 @@ class Click(models.Model):
         on_delete=models.PROTECT,
         related_name="clicks_received",
         db_index=False,
+        db_constraint=False,
     )
     sharer = models.ForeignKey(
         Contact,
@@ -389,6 +404,7 @@ class Click(models.Model):
         on_delete=models.PROTECT,
         related_name="clicks_shared",
         db_index=False,
+        db_constraint=False,
     )
     utm_source = models.CharField(max_length=255, blank=True)
     utm_medium = models.CharField(max_length=255, blank=True)
@@ -537,7 +553,10 @@ class PendingRollup(models.Model):
     in the transaction that adds the click to the rollups, so a click is counted exactly once.
     """
 
-    click = models.OneToOneField(Click, primary_key=True, on_delete=models.CASCADE)
+    # No PostgreSQL constraint, as on Click's own keys: the click is inserted by the same statement.
+    click = models.OneToOneField(
+        Click, primary_key=True, on_delete=models.CASCADE, db_constraint=False
+    )
     # The rollup worker leaves a click pending for BOT_LATE_EVIDENCE_SECONDS after this, so
     # the second click of a scanner burst can still reclassify it (analytics.bot_rows).
     queued_at = models.DateTimeField(db_default=Now())
