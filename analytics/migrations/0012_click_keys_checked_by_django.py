@@ -5,45 +5,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0011_click_indexes_where_used'),
+        ("analytics", "0011_click_indexes_where_used"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='click',
-            name='campaign',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, to='analytics.campaign'),
+            model_name="click",
+            name="campaign",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="analytics.campaign",
+            ),
         ),
         migrations.AlterField(
-            model_name='click',
-            name='delivery',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.SET_NULL, to='analytics.delivery'),
+            model_name="click",
+            name="delivery",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                to="analytics.delivery",
+            ),
         ),
         migrations.AlterField(
-            model_name='click',
-            name='endpoint',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, to='analytics.webhookendpoint'),
+            model_name="click",
+            name="endpoint",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="analytics.webhookendpoint",
+            ),
         ),
         migrations.AlterField(
-            model_name='click',
-            name='link',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, to='analytics.link'),
+            model_name="click",
+            name="link",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="analytics.link",
+            ),
         ),
         migrations.AlterField(
-            model_name='click',
-            name='recipient',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='clicks_received', to='analytics.contact'),
+            model_name="click",
+            name="recipient",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="clicks_received",
+                to="analytics.contact",
+            ),
         ),
         migrations.AlterField(
-            model_name='click',
-            name='sharer',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='clicks_shared', to='analytics.contact'),
+            model_name="click",
+            name="sharer",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="clicks_shared",
+                to="analytics.contact",
+            ),
         ),
         migrations.AlterField(
-            model_name='pendingrollup',
-            name='click',
-            field=models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, primary_key=True, serialize=False, to='analytics.click'),
+            model_name="pendingrollup",
+            name="click",
+            field=models.OneToOneField(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                primary_key=True,
+                serialize=False,
+                to="analytics.click",
+            ),
         ),
     ]
