@@ -21,6 +21,12 @@ service times at saturation. Per round, each part measuring one thing alone:
    captured from the app at run time (bench/pgbench_intake.py), straight to PostgreSQL, the
    worker stopped (its rows are deleted afterwards). app/pgbench = how much of PostgreSQL's
    rate the app's acceptance delivers.
+4. the floor: the same requests as round's singles, posted the same way to bench/floor_app.py,
+   the least a Python receiver does per delivery (read, parse, the same INSERT, answer; no
+   authentication), served by the same server with the same workers and threads, the worker
+   stopped (its rows are deleted afterwards). floor/pgbench is what Python and the web server
+   leave of PostgreSQL's rate on this box before any of the app's own work; app/floor how close
+   the app comes to that.
 
 After the rounds, as deployed, the worker running beside the server: singles again, closed loop
 (what the box accepts when processing takes its share of the CPU, and the queue left at the end);
@@ -85,7 +91,8 @@ ARRAYS = int(os.environ.get("BENCH_ARRAYS") or 1000)
 DRAIN_TIMEOUT = 300.0
 ARRAY_SIZE = 100
 WRK_THREADS = 2
-LUA = Path(__file__).resolve().parent / "intake.lua"
+BENCH_DIR = Path(__file__).resolve().parent
+LUA = BENCH_DIR / "intake.lua"
 SEED = 2611
 
 
@@ -148,6 +155,7 @@ class IntakeBench:
         self.closed_bodies = 0
         self.arrays_seconds = SECONDS
         self.captured: dict[str, list[str]] = {}
+        self.floor: AppServer | None = None
 
     def marks(self) -> tuple[int, int]:
         with self.pg.connect(self.database) as conn:
@@ -181,17 +189,22 @@ class IntakeBench:
               f"{wanted:,} demo clicks", flush=True)  # fmt: skip
         singles, more_items = demo_bodies(wanted, SEED + 1)
         items += more_items
-        runs: dict[str, list] = {"singles": [], "arrays": [], "pgbench": []}
+        runs: dict[str, list] = {"singles": [], "arrays": [], "pgbench": [], "floor": []}
         mix: Counter[str] = Counter()
-        for round_ in range(ROUNDS):
-            print(f"  round {round_ + 1}/{ROUNDS}", flush=True)
-            closed = cut(singles, closed_bodies)
-            mix.update(body.sender for body in closed)
-            runs["singles"].append(self._singles(closed))
-            arrays = woodpecker_arrays(items, ARRAYS, ARRAY_SIZE, self.array_position)
-            self.array_position += ARRAYS * ARRAY_SIZE
-            runs["arrays"].append(self._arrays(arrays))
-            runs["pgbench"].append(self._pgbench(mix))
+        try:
+            for round_ in range(ROUNDS):
+                print(f"  round {round_ + 1}/{ROUNDS}", flush=True)
+                closed = cut(singles, closed_bodies)
+                mix.update(body.sender for body in closed)
+                runs["singles"].append(self._singles(closed))
+                arrays = woodpecker_arrays(items, ARRAYS, ARRAY_SIZE, self.array_position)
+                self.array_position += ARRAYS * ARRAY_SIZE
+                runs["arrays"].append(self._arrays(arrays))
+                runs["pgbench"].append(self._pgbench(mix))
+                runs["floor"].append(self._floor(closed))
+        finally:
+            if self.floor is not None:
+                self.floor.stop()
         self.singles = singles  # what is left, for the runs with the worker alongside
         return {
             "single_clicks": median_of(
@@ -214,6 +227,9 @@ class IntakeBench:
             ),
             "pgbench": median_of(runs["pgbench"], "tps", "latency_avg_ms"),
             "app_over_pgbench": ratio(runs["singles"], runs["pgbench"]),
+            "floor": median_of(runs["floor"], "req_per_s", "p50_ms", "p99_ms"),
+            "floor_over_pgbench": ratio(runs["floor"], runs["pgbench"]),
+            "app_over_floor": ratio(runs["singles"], runs["floor"], "req_per_s"),
             "runs": runs,
         }
 
@@ -302,17 +318,28 @@ class IntakeBench:
             out["worker_deliveries_per_s"] = round(sum(b[1] for b in batches[1:]) / window)
         return out
 
-    def wrk(self, name: str, bodies: list, seconds: float, once: bool = False) -> dict[str, object]:
+    def wrk(
+        self,
+        name: str,
+        bodies: list,
+        seconds: float,
+        once: bool = False,
+        server: AppServer | None = None,
+    ) -> dict[str, object]:
         """wrk for `seconds` over `bodies` (with redeliveries); with `once`, each request is
-        posted once and the run ends when they are (`seconds` is then only a bound)."""
+        posted once and the run ends when they are (`seconds` is then only a bound). Posted to
+        `server` (the floor) instead of the app, nothing is recorded for the accounting."""
+        server = server or self.server
+        recorded = server is self.server
         sequence = with_redeliveries(bodies, REDELIVERY, self.rng)
         requests = self.work_dir / "intake.requests"
         offsets = self.work_dir / "intake.offsets"
         out = self.work_dir / "intake.wrk.json"
-        host = f"127.0.0.1:{self.server.port}"
+        host = f"127.0.0.1:{server.port}"
         with requests.open("wb") as raw, offsets.open("w") as lengths:
             for body in sequence:
-                self.sent[_digest(body.data)] = body
+                if recorded:
+                    self.sent[_digest(body.data)] = body
                 path, secret = self.endpoints[body.sender]
                 head = [f"POST {path} HTTP/1.1", f"Host: {host}"]
                 headers = headers_for(body.sender, secret, body.data)
@@ -333,19 +360,20 @@ class IntakeBench:
             "-d",
             f"{math.ceil(seconds)}s",
         ]
-        command += ["--timeout", "30s", "-s", str(LUA), self.server.base_url + "/"]
-        before = self._counters()
+        command += ["--timeout", "30s", "-s", str(LUA), server.base_url + "/"]
+        before = self._counters(server)
         done = subprocess.run(
             command, env=env, capture_output=True, text=True, timeout=seconds + 90
         )
         if done.returncode or not out.exists():
             raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
-        used = self._used(before)
+        used = self._used(before, server=server)
         report = json.loads(out.read_text())
         for path in (requests, offsets, out):
             path.unlink()
-        self.answered += [int(d) for d in report["deliveries"]]
-        self.spooled += report["spooled"]
+        if recorded:
+            self.answered += [int(d) for d in report["deliveries"]]
+            self.spooled += report["spooled"]
         # A run posting a fixed set ends early: from its first request to its last answer.
         duration = (report["span_us"] if once else report["duration_us"]) / 1e6
         answered = report["requests"]
@@ -441,16 +469,36 @@ class IntakeBench:
               "statements per webhook", flush=True)  # fmt: skip
         return figures
 
+    # --- the floor: bench/floor_app.py ------------------------------------------------------
+
+    def _floor(self, bodies: list) -> dict[str, object]:
+        """The round's single-click requests posted to the floor app, the worker stopped; the
+        rows it inserted deleted after, so they are never processed nor counted."""
+        self.worker.drain(DRAIN_TIMEOUT)
+        self.worker.stop()
+        if self.floor is None:
+            log = self.work_dir / "floor_app.log"
+            self.floor = self.server.serving("floor_app:application", BENCH_DIR, log)
+            self.floor.start(probe_path="/")
+        first = self.marks()[1]
+        figures = self.wrk("floor", bodies, SECONDS, server=self.floor)
+        with self.pg.connect(self.database) as conn:
+            figures["rows_deleted"] = conn.execute(
+                "DELETE FROM analytics_delivery WHERE id > %s AND status = 'received'", (first,)
+            ).rowcount
+        self.worker.start()
+        return figures
+
     # --- what it cost, and the accounting ---------------------------------------------------
 
-    def _counters(self) -> dict[str, float]:
+    def _counters(self, server: AppServer | None = None) -> dict[str, float]:
         with self.pg.connect(self.database) as conn:
             commits, wal = conn.execute(
                 "SELECT xact_commit, pg_current_wal_lsn() - '0/0'::pg_lsn"
                 " FROM pg_stat_database WHERE datname = current_database()"
             ).fetchone()
         return {
-            "server": cpu_seconds(self.server.process.pid),
+            "server": cpu_seconds((server or self.server).process.pid),
             "postgres": cpu_seconds(self.pg.pid),
             "worker": self.worker.cpu_seconds(),
             "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
@@ -460,9 +508,11 @@ class IntakeBench:
             "wal": float(wal),
         }
 
-    def _used(self, before: dict[str, float], client_self: bool = False) -> dict[str, float]:
+    def _used(
+        self, before: dict[str, float], client_self: bool = False, server: AppServer | None = None
+    ) -> dict[str, float]:
         time.sleep(1.5)  # backends publish their commit counts within ~1 s of going idle
-        after = self._counters()
+        after = self._counters(server)
         used = {key: after[key] - before[key] for key in after}
         used["load"] = used["self"] if client_self else used["children"]
         return used
@@ -580,6 +630,7 @@ def summary_lines(intake: dict | None) -> list[str]:
     one, arrays = intake["single_clicks"], intake["arrays_100"]
     open_, pgb, runs = intake["open_loop"], intake["pgbench"], intake["runs"]
     beside = intake["singles_beside_worker"]
+    floor = intake["floor"]
 
     def cpu(kind: str, part: str) -> float:
         return statistics.median(r["cpu_ms_per_request"][part] for r in runs[kind])
@@ -602,6 +653,11 @@ def summary_lines(intake: dict | None) -> list[str]:
         f"  pgbench, the same acceptance statements, {intake['connections']} clients: "
         f"{pgb['tps']} tps; app/pgbench {intake['app_over_pgbench']}   (>= 0.5: "
         f"{target((intake['app_over_pgbench'] or 0) >= 0.5)})",
+        f"  the floor (bench/floor_app.py: read, parse, the same INSERT; no authentication), "
+        f"same server: {floor['req_per_s']} req/s (rounds {floor['per_round']}), p99 "
+        f"{floor['p99_ms']} ms; floor/pgbench {intake['floor_over_pgbench']}, app/floor "
+        f"{intake['app_over_floor']} (CPU ms/request: server {cpu('floor', 'server')}, "
+        f"PostgreSQL {cpu('floor', 'postgres')})",
         f"  single clicks processed by the worker alone: {one['worker_deliveries_per_s']} "
         f"deliveries/s; queue empty {one['drain_wall_seconds']} s after its start",
         f"  single clicks accepted with the worker running: {beside['req_per_s']} req/s, p50 "

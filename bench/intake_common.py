@@ -343,9 +343,10 @@ def median_of(runs: list[dict], *fields: str) -> dict:
     return out
 
 
-def ratio(app: list[dict], pgbench: list[dict]) -> float | None:
+def ratio(app: list[dict], baseline: list[dict], field: str = "tps") -> float | None:
+    """Median requests/s of `app` over the median `field` of `baseline` (pgbench's tps)."""
     a = statistics.median(r["req_per_s"] for r in app)
-    b = statistics.median(r["tps"] for r in pgbench if r["tps"])
+    b = statistics.median(r[field] for r in baseline if r[field])
     return round(a / b, 3) if b else None
 
 

@@ -4,6 +4,7 @@ Everything lives under var/reliability/, apart from the developer's var/pgdata, 
 deleting it can never touch their database. Processes are only ever stopped by the id we started.
 """
 
+import copy
 import os
 import re
 import secrets
@@ -200,6 +201,16 @@ class AppServer(ABC):
         """A short label for reports, e.g. "gunicorn gthread 3x4"."""
         return f"{self.name} {self.workers} workers"
 
+    def serving(self, app: str, directory: Path, log_path: Path) -> "AppServer":
+        """The same server, shape and settings on a port of its own, serving the WSGI callable
+        ``app`` ("module:name") found in ``directory`` instead of clicktrack's."""
+        if not isinstance(self, Gunicorn | Granian):
+            raise ValueError(f"{self.describe()} serves clicktrack's ASGI app only")
+        other = copy.copy(self)
+        other.app, other.directory = app, directory
+        other.port, other.process, other.log_path = free_port(), None, log_path
+        return other
+
     def start(self, probe_path: str, timeout: float = 60) -> None:
         with self.log_path.open("ab") as log:
             # A session of its own, so that a terminal's Ctrl-C reaches only us; we stop it.
@@ -255,6 +266,8 @@ class Gunicorn(AppServer):
 
     name = "gunicorn"
     THREADS = 4
+    app = "clicktrack.wsgi"
+    directory = BASE_DIR
 
     def __init__(
         self, env: dict[str, str], log_path: Path, workers: int = 3, threads: int | None = None
@@ -264,7 +277,8 @@ class Gunicorn(AppServer):
             self.THREADS = threads  # per instance; the class default stays README's
 
     def command(self) -> list[str]:
-        command = [str(BIN / "gunicorn"), "clicktrack.wsgi", "--workers", str(self.workers)]
+        command = [str(BIN / "gunicorn"), self.app, "--chdir", str(self.directory)]
+        command += ["--workers", str(self.workers)]
         command += ["--worker-class", "gthread", "--threads", str(self.THREADS)]
         return [*command, "--bind", f"127.0.0.1:{self.port}"]
 
@@ -279,6 +293,8 @@ class Granian(AppServer):
 
     name = "granian"
     GRACEFUL_SECONDS = 30.0
+    app = "clicktrack.wsgi:application"
+    directory = BASE_DIR
 
     def __init__(
         self,
@@ -294,7 +310,8 @@ class Granian(AppServer):
         self.extra = tuple(extra)
 
     def command(self) -> list[str]:
-        command = [str(BIN / "granian"), "--interface", "wsgi", "clicktrack.wsgi:application"]
+        command = [str(BIN / "granian"), "--interface", "wsgi", self.app]
+        command += ["--working-dir", str(self.directory)]
         command += ["--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--workers", str(self.workers)]
         command += ["--blocking-threads", str(self.blocking_threads)]
