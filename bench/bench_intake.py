@@ -404,8 +404,13 @@ class IntakeBench:
     # --- open loop: aiohttp ----------------------------------------------------------------
 
     def open_loop(self) -> dict[str, object]:
-        """Single clicks at OPEN_RATE/s for OPEN_SECONDS, the worker running; the backlog."""
+        """Single clicks at OPEN_RATE/s for OPEN_SECONDS, the worker running; the backlog.
+
+        It starts with nothing left to process: no queued delivery and no click waiting for
+        the rollups. The clicks of the pass before wait BOT_LATE_EVIDENCE_SECONDS for the
+        rollups, then tens of thousands of them at once would be added during this pass."""
         self.worker.drain(DRAIN_TIMEOUT)
+        rollup_backlog, rollup_wait = self._wait_for_rollups()
         count = int(OPEN_RATE * OPEN_SECONDS)
         fresh = cut(self.singles, int(count * (1 - REDELIVERY)))
         sequence = with_redeliveries(fresh, REDELIVERY, self.rng)[:count]
@@ -435,6 +440,8 @@ class IntakeBench:
         figures["queued_p99"] = queue.p99()
         figures["queued_at_end"] = queued_at_end
         figures["drain_seconds"] = _rounded(drained)
+        figures["rollup_backlog_before"] = rollup_backlog
+        figures["rollup_wait_seconds"] = _rounded(rollup_wait)
         figures |= per_request(used, len(samples))
         print(f"    open loop {OPEN_RATE:g}/s: {figures['req_per_s']} answered/s, p50 "
               f"{figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, non-2xx "
@@ -442,6 +449,20 @@ class IntakeBench:
               f"worker queue max {queue.peak}, at the end {queued_at_end}",
               flush=True)  # fmt: skip
         return figures
+
+    def _wait_for_rollups(self) -> tuple[int, float]:
+        """(clicks waiting for the rollups at first, seconds until none waits)."""
+        started = time.monotonic()
+        with self.pg.connect(self.database) as conn:
+            conn.autocommit = True
+            first = None
+            while time.monotonic() - started < DRAIN_TIMEOUT:
+                waiting = conn.execute("SELECT count(*) FROM analytics_pendingrollup").fetchone()
+                first = waiting[0] if first is None else first
+                if not waiting[0]:
+                    break
+                time.sleep(0.2)
+        return first or 0, time.monotonic() - started
 
     # --- pgbench ---------------------------------------------------------------------------
 
@@ -678,6 +699,9 @@ def summary_lines(intake: dict | None) -> list[str]:
         f"non-2xx {open_['non_2xx']}; backlog: {open_['outstanding_at_end']} unanswered at the "
         f"end, worker queue max {open_['queued_max']} (at the end {open_['queued_at_end']}, "
         f"empty {open_['drain_seconds']} s later)   (0 non-2xx, p99 <= 50 ms: {target(open_ok)})",
+        f"    started once {open_.get('rollup_backlog_before', 0):,} clicks were in the rollups "
+        f"({open_.get('rollup_wait_seconds')} s); client lag max {open_['client_max_lag_ms']} ms;"
+        f" seconds with the most answers over 50 ms: {open_['over_50ms_by_second']}",
         f"  per single webhook accepted: CPU server {cpu('singles', 'server')} ms, PostgreSQL "
         f"{cpu('singles', 'postgres')} ms, wrk {cpu('singles', 'load')} ms; commits "
         f"{each('singles', 'commits_per_request')} (pgbench "

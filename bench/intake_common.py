@@ -267,6 +267,12 @@ class OpenLoop:
             "spooled": sum(1 for s in self.samples if s.spool_id),
             "outstanding_at_end": self.outstanding_at_end,
             "client_max_lag_ms": round(self.max_lag * 1000, 1),
+            # When the slow answers came: a stall shows as a few seconds holding most of them.
+            "over_50ms_by_second": dict(
+                Counter(
+                    int(s.scheduled) for s, ms in zip(self.samples, latencies, strict=True) if ms > 0.05
+                ).most_common(8)
+            ),
         }
 
     async def _post(
