@@ -16,7 +16,7 @@ minutes, so a local hour, day, week or month is always a whole number of quarter
 Asia/Kolkata or Asia/Kathmandu get exact answers, not hour-shifted ones.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -36,8 +36,8 @@ _PROFILE = ("sender", "device", "browser", "os")
 
 # Which dimension sets are kept, and at which grains. A query is answered from the first set
 # that holds all the dimensions it filters or groups by; raw clicks otherwise. Quarter hours of
-# a set with long-tailed values (city, referer, pairs) would hold about a row per click, so those
-# sets keep days and months and leave the edges of a range to the clicks.
+# a set with long-tailed values (city, referer, most pairs) would hold about a row per click, so
+# those sets keep days and months and leave the edges of a range to the clicks.
 SETS: dict[tuple[str, ...], frozenset[Grain]] = {
     (): _ALL,
     ("campaign",): _ALL,
@@ -47,6 +47,9 @@ SETS: dict[tuple[str, ...], frozenset[Grain]] = {
     ("browser",): _ALL,
     ("os",): _ALL,
     ("bot_reason",): _ALL,  # the "bots and scanners" card
+    # The pair marketers filter by most: its quarter hours (a few rows each, unlike the
+    # profile's) keep a local-day time series off the clicks in every zone.
+    ("country", "device"): _ALL,
     _PROFILE: _COARSE,
     ("referer",): _COARSE,
     ("country", "city"): _COARSE,
@@ -56,6 +59,10 @@ SETS: dict[tuple[str, ...], frozenset[Grain]] = {
     ("country", "referer"): _COARSE,
     ("campaign", *_PROFILE): _COARSE,
     ("country", *_PROFILE): _COARSE,
+    # Country and device filtered together, broken down by a long-tailed dimension.
+    ("campaign", "country", "device"): _COARSE,
+    ("country", "device", "referer"): _COARSE,
+    ("country", "city", "device"): _COARSE,
 }
 _LOCK = 0x636C6B72  # pg advisory lock key ("clkr"): one rollup writer at a time
 _BATCH = 20_000
@@ -103,18 +110,32 @@ def update(batch: int = _BATCH) -> int:
             return total
 
 
-def rebuild(start: datetime | None = None, end: datetime | None = None) -> int:
+def rebuild(
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    sets: Collection[tuple[str, ...]] | None = None,
+) -> int:
     """Recompute the rollups of [start, end) from the clicks (None: unbounded); returns clicks.
 
     The range widens to whole UTC months, so every month row it writes is complete. One
     repeatable-read transaction: clicks stored meanwhile stay pending and are added later.
     A full rebuild (no range) drops the rollup indexes and builds them again afterwards, which
     is several times faster than maintaining them row by row; dashboards wait meanwhile.
+
+    ``sets`` (keys of ``SETS``) rebuilds only those, as a migration adding a set does: the other
+    sets keep their rows, so the clicks still pending are left out here and added to every set,
+    the new ones included, by the next ``update()``.
     """
+    unknown = [dims for dims in sets or () if dims not in SETS]
+    if unknown:
+        raise ValueError(f"not rollup sets: {unknown}")
     start = period_start(start, Grain.MONTH) if start else None
     end = _month_ceil(end) if end else None
     clicks_sql, clicks_params = _range_sql("c.occurred_at", start, end)
     period_sql, period_params = _range_sql("period", start, end)
+    pending = PendingRollup._meta.db_table
+    chosen = {dims: SETS[dims] for dims in sets} if sets is not None else SETS
     outermost = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
         if outermost:  # inside a caller's transaction, its isolation level stands
@@ -123,17 +144,24 @@ def rebuild(start: datetime | None = None, end: datetime | None = None) -> int:
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
-        cursor.execute(
-            f"DELETE FROM {PendingRollup._meta.db_table} p USING {_CLICKS} c"
-            f" WHERE p.click_id = c.id AND {clicks_sql}",
-            clicks_params,
-        )
-        full = start is None and end is None
+        if sets is None:
+            cursor.execute(
+                f"DELETE FROM {pending} p USING {_CLICKS} c"
+                f" WHERE p.click_id = c.id AND {clicks_sql}",
+                clicks_params,
+            )
+        else:
+            clicks_sql += f" AND NOT EXISTS (SELECT FROM {pending} p WHERE p.click_id = c.id)"
+        full = start is None and end is None and sets is None
         if full:
             cursor.execute(f"TRUNCATE {_TABLE}")
             rebuild_indexes = _drop_indexes(cursor)
         else:
-            cursor.execute(f"DELETE FROM {_TABLE} WHERE {period_sql}", period_params)
+            keys = [dims_key(dims) for dims in chosen]
+            cursor.execute(
+                f"DELETE FROM {_TABLE} WHERE {period_sql} AND dims = ANY(%s)",
+                [*period_params, keys],
+            )
         # One pass over the wide click table into a narrow copy of what the sets count, which
         # each set then scans in a fraction of the time.
         cursor.execute(
@@ -141,7 +169,7 @@ def rebuild(start: datetime | None = None, end: datetime | None = None) -> int:
             f" {', '.join(_COLUMNS)}, is_bot, is_unique, is_qr FROM {_CLICKS} c WHERE {clicks_sql}",
             clicks_params,
         )
-        for dims, grains in SETS.items():
+        for dims, grains in chosen.items():
             ordered = sorted(grains)
             # Rows go in period order, so a set's period range sits in few pages; the range
             # was emptied above: plain inserts, no conflict checks.

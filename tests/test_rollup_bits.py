@@ -32,6 +32,7 @@ SET_KEYS = {
     ("browser",): 32,
     ("os",): 64,
     ("bot_reason",): 256,
+    ("country", "device"): 6,
     ("sender", "device", "browser", "os"): 116,
     ("referer",): 8,
     ("country", "city"): 130,
@@ -41,6 +42,9 @@ SET_KEYS = {
     ("country", "referer"): 10,
     ("campaign", "sender", "device", "browser", "os"): 117,
     ("country", "sender", "device", "browser", "os"): 118,
+    ("campaign", "country", "device"): 7,
+    ("country", "device", "referer"): 14,
+    ("country", "city", "device"): 134,
 }
 
 
