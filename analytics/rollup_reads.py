@@ -25,7 +25,6 @@ from analytics.filters import DIMENSIONS, SENDER_CAMPAIGN, ClickFilter
 from analytics.models import Campaign, Click, Rollup
 from analytics.rollups import SETS, Grain, dims_key, empty_value, next_period, period_start
 
-
 # Up to this many ranges of one grain are read by a statement part each (see _pieces).
 _FEW_RANGES = 4
 

@@ -270,7 +270,9 @@ class OpenLoop:
             # When the slow answers came: a stall shows as a few seconds holding most of them.
             "over_50ms_by_second": dict(
                 Counter(
-                    int(s.scheduled) for s, ms in zip(self.samples, latencies, strict=True) if ms > 0.05
+                    int(s.scheduled)
+                    for s, ms in zip(self.samples, latencies, strict=True)
+                    if ms > 0.05
                 ).most_common(8)
             ),
         }
