@@ -126,12 +126,10 @@ def counts(
     cover = plan(f, group, edges)
     parts, params = [], []
     sources = []
-    if cover.dims is not None:
+    if cover.periods:  # only grains with ranges are kept
         for grain, ranges in cover.periods.items():
             sources += [("rollup", [(grain, r) for r in piece]) for piece in _pieces(ranges)]
-        rollup_ranges = [(g, r) for g, ranges in cover.periods.items() for r in ranges]
-        if rollup_ranges:
-            sources.append(("pending", rollup_ranges))
+        sources.append(("pending", [(g, r) for g, ranges in cover.periods.items() for r in ranges]))
     sources += [("raw", [(None, r) for r in piece]) for piece in _pieces(cover.raw)]
     for kind, ranges in sources:
         sql, part_params = _part_sql(kind, ranges, f, cover.dims, group, bucket, by_bot,
@@ -183,7 +181,7 @@ def _pieces(ranges: list[tuple[datetime, datetime]]) -> list[list[tuple[datetime
     """How a grain's ranges are split into statement parts. A few (a summary's edges and
     middle): a part each, so each reads one index range. Many (a year of weekly buckets in a
     zone off UTC): one part within their hull, as a plan per range would cost more."""
-    return [[r] for r in ranges] if len(ranges) <= _FEW_RANGES else [ranges] if ranges else []
+    return [[r] for r in ranges] if len(ranges) <= _FEW_RANGES else [ranges]
 
 
 def _part_sql(

@@ -453,16 +453,14 @@ class IntakeBench:
     def _wait_for_rollups(self) -> tuple[int, float]:
         """(clicks waiting for the rollups at first, seconds until none waits)."""
         started = time.monotonic()
+        count = "SELECT count(*) FROM analytics_pendingrollup"
         with self.pg.connect(self.database) as conn:
             conn.autocommit = True
-            first = None
-            while time.monotonic() - started < DRAIN_TIMEOUT:
-                waiting = conn.execute("SELECT count(*) FROM analytics_pendingrollup").fetchone()
-                first = waiting[0] if first is None else first
-                if not waiting[0]:
-                    break
+            first = waiting = conn.execute(count).fetchone()[0]
+            while waiting and time.monotonic() - started < DRAIN_TIMEOUT:
                 time.sleep(0.2)
-        return first or 0, time.monotonic() - started
+                waiting = conn.execute(count).fetchone()[0]
+        return first, time.monotonic() - started
 
     # --- pgbench ---------------------------------------------------------------------------
 
@@ -699,8 +697,8 @@ def summary_lines(intake: dict | None) -> list[str]:
         f"non-2xx {open_['non_2xx']}; backlog: {open_['outstanding_at_end']} unanswered at the "
         f"end, worker queue max {open_['queued_max']} (at the end {open_['queued_at_end']}, "
         f"empty {open_['drain_seconds']} s later)   (0 non-2xx, p99 <= 50 ms: {target(open_ok)})",
-        f"    started once {open_.get('rollup_backlog_before', 0):,} clicks were in the rollups "
-        f"({open_.get('rollup_wait_seconds')} s); client lag max {open_['client_max_lag_ms']} ms;"
+        f"    started once {open_['rollup_backlog_before']:,} clicks were in the rollups "
+        f"({open_['rollup_wait_seconds']} s); client lag max {open_['client_max_lag_ms']} ms;"
         f" seconds with the most answers over 50 ms: {open_['over_50ms_by_second']}",
         f"  per single webhook accepted: CPU server {cpu('singles', 'server')} ms, PostgreSQL "
         f"{cpu('singles', 'postgres')} ms, wrk {cpu('singles', 'load')} ms; commits "
