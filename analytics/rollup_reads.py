@@ -18,7 +18,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from analytics.filters import DIMENSIONS, SENDER_CAMPAIGN, ClickFilter
@@ -27,6 +27,7 @@ from analytics.rollups import SETS, Grain, dims_key, empty_value, next_period, p
 
 # Up to this many ranges of one grain are read by a statement part each (see _pieces).
 _FEW_RANGES = 4
+_SERIAL = "SET LOCAL max_parallel_workers_per_gather = 0"
 
 
 class CountRow(NamedTuple):
@@ -153,12 +154,16 @@ def counts(
         FROM ({" UNION ALL ".join(parts)}) AS parts {join}
         {"GROUP BY " + ", ".join(str(i + 1) for i in range(width)) if width else ""}
     """
-    with transaction.atomic(), connection.cursor() as cursor:
-        if cover.dims is not None:
-            # A few thousand rollup rows: starting parallel workers (the planner is tempted by
-            # the raw parts' estimates) costs ~20 ms, many times the query itself.
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    if cover.dims is not None:
+        # A few thousand rollup rows: starting parallel workers (the planner is tempted by the
+        # raw parts' estimates) costs ~20 ms, many times the query itself. Off for this
+        # statement only, in its round trip: statements sent together run as one transaction,
+        # and inside a caller's transaction (the page's snapshot) the setting is put back.
+        sql = f"{_SERIAL}; {sql}; SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        if cover.dims is not None:
+            cursor.nextset()
         fetched = cursor.fetchall()
     rows = []
     for *keys, clicks, uniques, qr in fetched:
