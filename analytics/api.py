@@ -1,5 +1,7 @@
 """The stats API: the same numbers as the dashboard (which calls it), for developers too."""
 
+from collections.abc import Collection
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.request import Request
@@ -8,6 +10,7 @@ from rest_framework.views import APIView
 
 from analytics import stats
 from analytics.api_schema import (
+    BREAKDOWNS_PARAMETER,
     BUCKET_PARAMETER,
     DIMENSION_PARAMETER,
     ERROR_RESPONSES,
@@ -16,14 +19,18 @@ from analytics.api_schema import (
     RETRY_AFTER_HEADER,
     BreakdownSerializer,
     ErrorSerializer,
+    PageSerializer,
     SummarySerializer,
     TimeseriesSerializer,
 )
-from analytics.filters import ClickFilter, FilterError
-from analytics.panels import BREAKDOWNS
+from analytics.filters import ClickFilter, FilterError, shown
+from analytics.panels import BREAKDOWNS, PANELS
 from analytics.permissions import CanViewAnalytics
 
 MAX_BREAKDOWN_ROWS = 1000
+MAX_PAGE_BREAKDOWNS = 20
+# What the dashboard shows before anyone picks a tab.
+DEFAULT_PAGE_BREAKDOWNS = [panel.tabs[0] for panel in PANELS]
 
 
 class _StatsView(APIView):
@@ -82,6 +89,24 @@ class BreakdownView(_StatsView):
         return Response(stats.breakdown(f, dimension, _limit(request)))
 
 
+class PageView(_StatsView):
+    """A dashboard page in one call: the summary, the time series and each breakdown asked for,
+    as the three endpoints above answer them, read from one snapshot of the data."""
+
+    @extend_schema(
+        tags=["stats"],
+        parameters=[*FILTER_PARAMETERS, BUCKET_PARAMETER, BREAKDOWNS_PARAMETER, RETRY_AFTER_HEADER],
+        responses={200: PageSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        f = self.click_filter(request)
+        try:
+            wanted = page_breakdowns(request.query_params.get("breakdowns"), BREAKDOWNS)
+        except FilterError as exc:
+            raise ParseError(str(exc)) from None
+        return Response(stats.page(f, wanted))
+
+
 def _limit(request: Request) -> int:
     try:
         return breakdown_limit(request.query_params.get("limit"))
@@ -95,3 +120,25 @@ def breakdown_limit(raw: str | None) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_BREAKDOWN_ROWS:
         raise FilterError(f"limit must be a whole number from 1 to {MAX_BREAKDOWN_ROWS}.")
     return int(raw)
+
+
+def page_breakdowns(raw: str | None, allowed: Collection[str]) -> list[tuple[str, int]]:
+    """The page's breakdowns= as (dimension, limit) pairs: comma-separated dimensions, each
+    with an optional :limit (10 when absent); absent, the first tab of every dashboard panel."""
+    if raw is None:
+        return [(key, 10) for key in DEFAULT_PAGE_BREAKDOWNS if key in allowed]
+    wanted: list[tuple[str, int]] = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        dimension, _, limit = item.partition(":")
+        if dimension not in allowed:
+            raise FilterError(
+                f"breakdowns names an unknown dimension {shown(dimension)}; use "
+                f"{', '.join(allowed)}, each with an optional :limit."
+            )
+        pair = (dimension, breakdown_limit(limit))
+        if pair in wanted:
+            raise FilterError(f"breakdowns names {shown(item)} twice.")
+        wanted.append(pair)
+    if len(wanted) > MAX_PAGE_BREAKDOWNS:
+        raise FilterError(f"breakdowns takes at most {MAX_PAGE_BREAKDOWNS} breakdowns.")
+    return wanted

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from analytics.bot_reasons import BotReason
 from analytics.filters import BOTS, DEFAULT_RANGE, DIMENSIONS, PRESETS, SENDER_CAMPAIGN
 from analytics.models import Device, Sender
-from analytics.panels import BREAKDOWNS
+from analytics.panels import BREAKDOWNS, PANELS
 from analytics.periods import BUCKETS
 
 _DIMENSION_HELP = {
@@ -142,6 +142,15 @@ LIMIT_PARAMETER = OpenApiParameter(
     int,
     default=10,
     description="How many top values to list, 1 to 1000; the rest are summed in other.",
+)
+BREAKDOWNS_PARAMETER = OpenApiParameter(
+    "breakdowns",
+    str,
+    description="The breakdowns to include, comma-separated, each a dimension with an optional "
+    ":limit (1 to 1000, default 10), e.g. referer,campaign,country:1000 (at most 20; a "
+    "dimension may be asked at two limits, and is counted once). Absent: the dashboard's first "
+    "tab of every panel (" + ", ".join(panel.tabs[0] for panel in PANELS) + ") at 10. Empty: "
+    "none.",
 )
 DIMENSION_PARAMETER = OpenApiParameter(
     "dimension",
@@ -306,6 +315,16 @@ class BreakdownSerializer(serializers.Serializer):
     )
     other = BreakdownOtherSerializer(allow_null=True, help_text="Values beyond limit, summed.")
     total = BreakdownTotalSerializer()
+
+
+class PageBreakdownSerializer(BreakdownSerializer):
+    limit = serializers.IntegerField(help_text="The limit asked for this breakdown.")
+
+
+class PageSerializer(serializers.Serializer):
+    summary = SummarySerializer()
+    timeseries = TimeseriesSerializer()
+    breakdowns = PageBreakdownSerializer(many=True, help_text="In the order breakdowns= names.")
 
 
 # --- live view (analytics/live.py) -------------------------------------------------------------

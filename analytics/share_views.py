@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from analytics import page_controls, panels, stats
-from analytics.api import breakdown_limit
+from analytics.api import breakdown_limit, page_breakdowns
 from analytics.api_errors import database_unavailable_as_503
 from analytics.filters import ClickFilter, FilterError, shown
 from analytics.sharing_models import SharedLink, site_url
@@ -106,6 +106,7 @@ def dashboard(request: HttpRequest, link: SharedLink) -> HttpResponse:
         "querystring": urlencode(_visitor_params(f)),
         "config": dashboard_config(
             api={
+                "page": f"{base}api/page/",
                 "summary": f"{base}api/summary/",
                 "timeseries": f"{base}api/timeseries/",
                 "breakdown": f"{base}api/breakdown/__dimension__/",
@@ -117,6 +118,18 @@ def dashboard(request: HttpRequest, link: SharedLink) -> HttpResponse:
         | {"readonly": True},
     }
     return render(request, "analytics/share_dashboard.html", context, status=status)
+
+
+@shared(api=True)
+@require_GET
+def page(request: HttpRequest, link: SharedLink) -> JsonResponse:
+    params = request.GET.copy()
+    raw = params.pop("breakdowns", [None])[-1]
+    try:
+        wanted = page_breakdowns(raw, SHARED_BREAKDOWNS)
+    except FilterError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    return _json(link, params, lambda f: stats.page(f, wanted))
 
 
 @shared(api=True)

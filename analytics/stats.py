@@ -4,9 +4,12 @@ All functions take a ``ClickFilter`` and return plain data, so the storage behin
 (rollups, partitions) without touching a view.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db import connection, transaction
 from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -66,16 +69,56 @@ def timeseries(f: ClickFilter) -> dict[str, object]:
 def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[str, object]:
     """Top ``limit`` values (None: all) of a dimension, or of a breakdown only the clicks hold
     (panels.CLICK_BREAKDOWNS), with counts and shares, rest as "other"."""
+    return _ranked(dimension, _breakdown_counts(f, dimension), limit)
+
+
+def page(f: ClickFilter, breakdowns: list[tuple[str, int]]) -> dict[str, object]:
+    """A dashboard page's answers (summary, time series and each (dimension, limit) breakdown,
+    in the order asked) read from one snapshot of the data, so they agree with each other while
+    the worker commits clicks. A dimension asked at two limits (the country list and the map)
+    is counted once."""
+    with _snapshot():
+        counted = {
+            dim: _breakdown_counts(f, dim) for dim in dict.fromkeys(d for d, _ in breakdowns)
+        }
+        return {
+            "summary": summary(f),
+            "timeseries": timeseries(f),
+            "breakdowns": [
+                _ranked(dim, counted[dim], limit) | {"limit": limit} for dim, limit in breakdowns
+            ],
+        }
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One repeatable-read, read-only transaction; inside a transaction already (tests, a
+    caller's atomic block), that one's snapshot rules."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def _breakdown_counts(f: ClickFilter, dimension: str) -> list[rollup_reads.CountRow]:
     if dimension in panels.CLICK_BREAKDOWNS:
-        counted = panels.click_counts(f, dimension)
-    else:
-        # Reasons are about bots: their breakdown counts them whatever the bot rule says.
-        counted = rollup_reads.counts(
-            f, [f.start, f.end], group=dimension, apply_bot_rule=dimension != "bot_reason"
-        )
+        return panels.click_counts(f, dimension)
+    # Reasons are about bots: their breakdown counts them whatever the bot rule says.
+    return rollup_reads.counts(
+        f, [f.start, f.end], group=dimension, apply_bot_rule=dimension != "bot_reason"
+    )
+
+
+def _ranked(
+    dimension: str, counted: list[rollup_reads.CountRow], limit: int | None
+) -> dict[str, object]:
     # Most clicked first; ties by value, unknown (NULL) last, so the order is stable.
-    counted.sort(
-        key=lambda row: (-row.clicks, row.value is None, row.value if row.value is not None else 0)
+    counted = sorted(
+        counted,
+        key=lambda row: (-row.clicks, row.value is None, row.value if row.value is not None else 0),
     )
     total_clicks = sum(row.clicks for row in counted)
     total_unique = sum(row.uniques for row in counted)

@@ -59,6 +59,7 @@ urlpatterns = [
     path("intake/", health_views.intake_health, name="intake-health"),
     path("live/", live_views.live_page, name="live"),
     path("api/stats/live/", live_views.LiveView.as_view(), name="api-stats-live"),
+    path("api/stats/page/", api.PageView.as_view(), name="api-stats-page"),
     path("api/stats/summary/", api.SummaryView.as_view(), name="api-stats-summary"),
     path("api/stats/timeseries/", api.TimeseriesView.as_view(), name="api-stats-timeseries"),
     path(
@@ -91,6 +92,7 @@ urlpatterns = [
     ),
     # Shared links: a read-only dashboard and the only API it calls, by token, no sign-in.
     path("s/<str:token>/", share_views.dashboard, name="share-dashboard"),
+    path("s/<str:token>/api/page/", share_views.page, name="share-page"),
     path("s/<str:token>/api/summary/", share_views.summary, name="share-summary"),
     path("s/<str:token>/api/timeseries/", share_views.timeseries, name="share-timeseries"),
     path(

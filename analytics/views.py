@@ -30,6 +30,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     state = f.state() | {"labels": stats.filter_labels(f)}
     config = dashboard_config(
         api={
+            "page": reverse("api-stats-page"),
             "summary": reverse("api-stats-summary"),
             "timeseries": reverse("api-stats-timeseries"),
             "breakdown": reverse("api-stats-breakdown", args=["__dimension__"]),

@@ -8,6 +8,7 @@ FILTERS = {"range", "from", "to", "tz", "bots", "sender_campaign"} | {
     name for key in DIMENSIONS for name in (key, f"{key}!")
 }
 ENDPOINTS = {
+    "/api/stats/page/": FILTERS | {"bucket", "breakdowns"},
     "/api/stats/summary/": FILTERS,
     "/api/stats/timeseries/": FILTERS | {"bucket"},
     "/api/stats/breakdown/{dimension}/": FILTERS | {"dimension", "limit"},

@@ -28,6 +28,7 @@ from clicktrack.wsgi import application
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 AUTH = {"Authorization": f"Token {TOKEN}"}
 OPERATIONS = [
+    "/api/stats/page/",
     "/api/stats/summary/",
     "/api/stats/timeseries/",
     "/api/stats/breakdown/{dimension}/",

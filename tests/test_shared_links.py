@@ -9,7 +9,7 @@ from django.utils import timezone
 from analytics.models import Contact, SavedView, SharedLink
 from analytics.share_views import SHARED_BREAKDOWNS
 
-ROUTES = ["", "api/summary/", "api/timeseries/"] + [
+ROUTES = ["", "api/page/", "api/summary/", "api/timeseries/"] + [
     f"api/breakdown/{dimension}/" for dimension in SHARED_BREAKDOWNS
 ]
 API_ROUTES = [route for route in ROUTES if route]
@@ -175,6 +175,25 @@ def test_shared_numbers_are_the_saved_views_only(client, link, acme):
     assert summary["current"]["clicks"] == 3
     assert [row["value"] for row in campaigns["rows"]] == [str(acme["ours"].canonical_id)]
     assert [(row["value"], row["clicks"]) for row in countries["rows"]] == [("DE", 3)]
+
+
+def test_shared_page_answers_the_saved_views_numbers_in_one_call(client, link, acme):
+    page = client.get(_url(link, "api/page/") + "?breakdowns=campaign,country:1000").json()
+
+    assert page["summary"]["current"]["clicks"] == 3
+    assert page["timeseries"]["current"]
+    campaigns, countries = page["breakdowns"]
+    assert [row["value"] for row in campaigns["rows"]] == [str(acme["ours"].canonical_id)]
+    assert [(row["value"], row["clicks"]) for row in countries["rows"]] == [("DE", 3)]
+
+
+@pytest.mark.parametrize("dimension", ["link", "url"])
+def test_shared_page_refuses_the_link_and_url_breakdowns(client, link, dimension):
+    response = client.get(_url(link, "api/page/") + f"?breakdowns=country,{dimension}")
+
+    assert response.status_code == 400
+    assert f"unknown dimension “{dimension}”" in response.json()["detail"]
+    assert "utm_medium, each" in response.json()["detail"]  # the shared list, without link
 
 
 @pytest.mark.parametrize("route", API_ROUTES)

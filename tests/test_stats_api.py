@@ -5,6 +5,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 API_URLS = [
+    "/api/stats/page/",
     "/api/stats/summary/",
     "/api/stats/timeseries/",
     "/api/stats/breakdown/country/",

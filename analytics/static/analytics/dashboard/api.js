@@ -70,3 +70,15 @@ export function apiURL(name, extra, dim) {
   });
   return base + "?" + queryString(params);
 }
+
+/* The page endpoint's breakdowns= item for one dimension at one limit. */
+export function breakdownSpec(dimension, limit) {
+  return dimension + ":" + limit;
+}
+
+/* That breakdown's answer in a page answer. */
+export function pageBreakdown(page, dimension, limit) {
+  return page.breakdowns.filter(function (item) {
+    return item.dimension === dimension && item.limit === limit;
+  })[0];
+}

@@ -1,8 +1,8 @@
 /* clicktrack dashboard: filters in the query string, numbers from the stats API, Chart.js charts.
  *
  * The page's query string is the single source of truth (state.js): every control change
- * commits a new state and this module re-fetches summary, time series and every breakdown with
- * exactly that query string. Back/forward (popstate) re-reads it.
+ * commits a new state and this module re-fetches the page (summary, time series and the shown
+ * breakdowns, one request to /api/stats/page/) with exactly that query string. Back/forward (popstate) re-reads it.
  *
  * Text from the API (campaign names, cities, referers...) is only ever set with textContent or
  * drawn on a canvas by Chart.js, never parsed as HTML.
@@ -25,8 +25,8 @@ import {
   stateFromSearch
 } from "./state.js";
 import { renderSummary } from "./summary.js";
-import { loadMapPanel } from "./map.js";
-import { initPanels, loadPanels, setPanelsBusy } from "./tables.js";
+import { loadMapPanel, mapSpecs } from "./map.js";
+import { initPanels, loadPanels, panelSpecs, setPanelsBusy } from "./tables.js";
 
 var body = document.body;
 
@@ -71,15 +71,18 @@ function load() {
     });
   }
 
+  // The whole page in one request, from one snapshot of the data.
+  var specs = panelSpecs().concat(mapSpecs());
+  var page = getJSON(apiURL("page", { breakdowns: specs.join(",") }), signal);
   var jobs = [
-    when(getJSON(apiURL("summary"), signal), function (data) {
-      renderSummary(data);
-      renderSteps(data);
-    }),
-    when(getJSON(apiURL("timeseries"), signal), renderTimeseries)
+    when(page, function (data) {
+      renderSummary(data.summary);
+      renderSteps(data.summary);
+      renderTimeseries(data.timeseries);
+    })
   ];
-  jobs = jobs.concat(loadPanels(when, signal));
-  jobs = jobs.concat(loadMapPanel(when, signal));
+  jobs = jobs.concat(loadPanels(when, signal, page));
+  jobs = jobs.concat(loadMapPanel(when, page));
 
   return Promise.all(jobs).then(
     function () {

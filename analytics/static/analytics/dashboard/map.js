@@ -9,7 +9,7 @@
  * a country is no button: the filters are the link's (addFilter refuses them).
  */
 
-import { apiURL, getJSON } from "./api.js";
+import { breakdownSpec, pageBreakdown } from "./api.js";
 import { $ } from "./dom.js";
 import { addFilter } from "./filters.js";
 import { fmtInt, fmtShare } from "./format.js";
@@ -206,15 +206,22 @@ function onChoose(event) {
   }
 }
 
-export function loadMapPanel(when, signal) {
+var MAP_LIMIT = 1000; // every country with clicks
+
+/* The map's breakdowns= item for the page endpoint; none without the map panel. */
+export function mapSpecs() {
+  return panel ? [breakdownSpec("country", MAP_LIMIT)] : [];
+}
+
+/* Shade the map from the page answer (the promise main.js fetched with mapSpecs). */
+export function loadMapPanel(when, page) {
   if (!panel) {
     return [];
   }
   panel.setAttribute("aria-busy", "true");
-  var data = getJSON(apiURL("breakdown", { limit: "1000" }, "country"), signal);
   return [
-    when(Promise.all([loadMap(), data]), function (both) {
-      render(both[0], both[1]);
+    when(Promise.all([loadMap(), page]), function (both) {
+      render(both[0], pageBreakdown(both[1], "country", MAP_LIMIT));
       panel.setAttribute("aria-busy", "false");
     })
   ];

@@ -2,12 +2,13 @@
  * as wide as the share), tabs where breakdowns are related (the chosen tab is kept in
  * localStorage), and a note under the list on what Direct, Unknown or No campaign hold.
  *
- * Only the shown tab of each panel is fetched; another tab is fetched when it is chosen. A row
+ * Only the shown tab of each panel is loaded, with the rest of the page in one request (main.js);
+ * another tab is fetched when it is chosen. A row
  * of a filter dimension is a button that filters the dashboard by its value; the UTM, link and
  * URL breakdowns have no filter, so their rows are plain text, as are every row of a shared
  * link's dashboard (its config marks no tab as filtering), which has no "See all" links. */
 
-import { apiURL, getJSON } from "./api.js";
+import { apiURL, breakdownSpec, getJSON, pageBreakdown } from "./api.js";
 import { $, el, setBusy } from "./dom.js";
 import { addFilter, renderChips } from "./filters.js";
 import { fmtInt, fmtShare } from "./format.js";
@@ -163,13 +164,24 @@ function fetchTab(tab) {
   });
 }
 
-/* Fetch the shown tab of every panel; main.js waits for these with the rest of a load.
- * ``when(promise, render)`` renders only if the load is still the latest. */
-export function loadPanels(when, signal) {
+/* The shown tab of every panel, as the page endpoint's breakdowns= names them. */
+export function panelSpecs() {
+  return PANELS.map(function (panel) {
+    return breakdownSpec(selectedTab(panel).key, BREAKDOWN_LIMIT);
+  });
+}
+
+/* Draw the shown tab of every panel from the page answer (the promise main.js fetched with
+ * panelSpecs); other tabs are fetched when chosen. ``when(promise, render)`` renders only if
+ * the load is still the latest. */
+export function loadPanels(when, signal, page) {
   current = { when: when, signal: signal, drawn: {} };
   return PANELS.map(function (panel) {
     var tab = selectedTab(panel);
-    return fetchTab(tab).then(function () {
+    setBusy($("list-" + tab.key), true);
+    current.drawn[tab.key] = true;
+    return when(page, function (data) {
+      renderBreakdown(tab, pageBreakdown(data, tab.key, BREAKDOWN_LIMIT));
       setBusy($("panel-" + panel.key), false);
     });
   });
