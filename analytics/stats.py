@@ -4,16 +4,14 @@ All functions take a ``ClickFilter`` and return plain data, so the storage behin
 (rollups, partitions) without touching a view.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
 from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from analytics import panels, rollup_reads
+from analytics import page_reads, panels, rollup_reads
 from analytics.bot_reasons import BotReason
 from analytics.filters import DIMENSIONS, SENDER_CAMPAIGN, ClickFilter
 from analytics.models import Campaign, CanonicalCampaign, Device, Sender
@@ -74,33 +72,25 @@ def breakdown(f: ClickFilter, dimension: str, limit: int | None = 10) -> dict[st
 
 def page(f: ClickFilter, breakdowns: list[tuple[str, int]]) -> dict[str, object]:
     """A dashboard page's answers (summary, time series and each (dimension, limit) breakdown,
-    in the order asked) read from one snapshot of the data, so they agree with each other while
-    the worker commits clicks. A dimension asked at two limits (the country list and the map)
-    is counted once."""
-    with _snapshot():
-        counted = {
-            dim: _breakdown_counts(f, dim) for dim in dict.fromkeys(d for d, _ in breakdowns)
-        }
-        return {
-            "summary": summary(f),
-            "timeseries": timeseries(f),
-            "breakdowns": [
-                _ranked(dim, counted[dim], limit) | {"limit": limit} for dim, limit in breakdowns
-            ],
-        }
-
-
-@contextmanager
-def _snapshot() -> Iterator[None]:
-    """One repeatable-read, read-only transaction; inside a transaction already (tests, a
-    caller's atomic block), that one's snapshot rules."""
-    if connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
+    in the order asked), read from one snapshot of the data (page_reads), so they agree with
+    each other while the worker commits clicks. A dimension asked at two limits (the country
+    list and the map) is counted once."""
+    dimensions = list(dict.fromkeys(dimension for dimension, _ in breakdowns))
+    reads = [
+        partial(summary, f),
+        partial(timeseries, f),
+        *(partial(_breakdown_counts, f, dimension) for dimension in dimensions),
+    ]
+    summary_, timeseries_, *counts = page_reads.read_all(reads)
+    counted = dict(zip(dimensions, counts, strict=True))
+    return {
+        "summary": summary_,
+        "timeseries": timeseries_,
+        "breakdowns": [
+            _ranked(dimension, counted[dimension], limit) | {"limit": limit}
+            for dimension, limit in breakdowns
+        ],
+    }
 
 
 def _breakdown_counts(f: ClickFilter, dimension: str) -> list[rollup_reads.CountRow]:

@@ -131,6 +131,9 @@ else:
 RUNSERVER = sys.argv[1:2] == ["runserver"]
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0 if RUNSERVER else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Threads per web process that read a dashboard page beside the request's own, each with a
+# database connection of its own (analytics/page_reads.py); 0: the request's connection alone.
+STATS_READ_HELPERS = env_int("STATS_READ_HELPERS", 1, minimum=0)
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
     "DATABASE_CONNECT_TIMEOUT", 5, minimum=1
 )

@@ -247,3 +247,14 @@ def _fresh_intake_state(settings, tmp_path):
     yield
     spool.close()
     acceptance.forget_endpoints()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _page_read_helpers_closed(django_db_setup, django_db_blocker):
+    """The dashboard's read helpers keep a connection each (analytics/page_reads.py): closed
+    before the test database is dropped, which refuses while anyone is connected."""
+    yield
+    from analytics import page_reads
+
+    with django_db_blocker.unblock():
+        page_reads.shutdown()

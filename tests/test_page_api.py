@@ -124,16 +124,24 @@ def test_page_rejects_a_bad_filter_with_a_message(marketer_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_page_reads_from_one_repeatable_read_snapshot(marketer_client, october):
+def test_page_read_with_a_helper_answers_as_the_endpoints(marketer_client, october):
+    query = f"{OCTOBER}&breakdowns=country,campaign:1,device,referer,city,os,browser,sender"
     with CaptureQueriesContext(connection) as queries:
-        page = _page(marketer_client, f"{OCTOBER}&breakdowns=country")
+        page = _page(marketer_client, query)
 
     statements = [query["sql"] for query in queries.captured_queries]
-    # Authentication first (four queries), then every read of the page in the transaction.
+    # Authentication first (four queries), then the page's snapshot, shared with the helper.
     assert statements[4:6] == [
         "BEGIN",
-        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT pg_export_snapshot()",
     ]
-    assert statements[-1] == "COMMIT"
-    assert page["breakdowns"][0]["total"]["clicks"] == 3
+    assert "COMMIT" in statements
+    get = marketer_client.get
+    assert page["summary"] == get(f"/api/stats/summary/?{OCTOBER}").json()
+    assert page["timeseries"] == get(f"/api/stats/timeseries/?{OCTOBER}").json()
+    for answer in page["breakdowns"]:
+        alone = get(
+            f"/api/stats/breakdown/{answer['dimension']}/?{OCTOBER}&limit={answer['limit']}"
+        )
+        assert answer == alone.json() | {"limit": answer["limit"]}
     assert not connection.in_atomic_block
