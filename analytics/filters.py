@@ -183,6 +183,14 @@ class ClickFilter:
             q &= Q(campaign_id__in=[int(v) for v in self.sender_campaigns])
         return q
 
+    def dimension_key(self) -> tuple:
+        """What dimension_q depends on, hashable (to key compiled SQL by)."""
+        return (
+            tuple(sorted(self.include.items())),
+            tuple(sorted(self.exclude.items())),
+            self.sender_campaigns,
+        )
+
     def filtered_dimensions(self) -> set[str]:
         """The dimensions whose columns the filter reads (a rollup set must hold them)."""
         return (
