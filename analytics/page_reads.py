@@ -31,15 +31,14 @@ def read_all(reads: Sequence[Callable[[], Any]]) -> list[Any]:
     if connection.in_atomic_block:
         queue.drain()
         return queue.results
+    helpers = settings.STATS_READ_HELPERS if len(reads) > 1 else 0
     with transaction.atomic(), connection.cursor() as cursor:
-        helpers = settings.STATS_READ_HELPERS if len(reads) > 1 else 0
         cursor.execute(_REPEATABLE_READ + ("; SELECT pg_export_snapshot()" if helpers else ""))
-        if not helpers:
-            queue.drain()
-            return queue.results
-        cursor.nextset()
-        snapshot = cursor.fetchone()[0]
-        futures = [_pool().submit(_help, snapshot, queue) for _ in range(helpers)]
+        futures = []
+        if helpers:
+            cursor.nextset()
+            snapshot = cursor.fetchone()[0]
+            futures = [_pool().submit(_help, snapshot, queue) for _ in range(helpers)]
         try:
             queue.drain()
         finally:

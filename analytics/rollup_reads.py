@@ -28,7 +28,9 @@ from analytics.rollups import SETS, Grain, dims_key, empty_value, next_period, p
 
 # Up to this many ranges of one grain are read by a statement part each (see _pieces).
 _FEW_RANGES = 4
+# A statement wrapped in these reads without parallel workers (see counts).
 _SERIAL = "SET LOCAL max_parallel_workers_per_gather = 0"
+_SERIAL_END = "SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
 
 
 class CountRow(NamedTuple):
@@ -160,7 +162,7 @@ def counts(
         # raw parts' estimates) costs ~20 ms, many times the query itself. Off for this
         # statement only, in its round trip: statements sent together run as one transaction,
         # and inside a caller's transaction (the page's snapshot) the setting is put back.
-        sql = f"{_SERIAL}; {sql}; SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
+        sql = f"{_SERIAL}; {sql}; {_SERIAL_END}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if cover.dims is not None:
@@ -268,7 +270,7 @@ def _fixed_clauses(
     key = (kind, dims, bot_rule, pinned, f.dimension_key())
     if (found := _FIXED.get(key)) is not None:
         return found
-    where = f.dimension_q() & (Q(is_bot=False) if bot_rule else Q())
+    where = f.dimension_q() & (f.bot_q() if apply_bot_rule else Q())
     if kind == "rollup":
         where &= Q(dims=dims_key(dims))
         if pinned:

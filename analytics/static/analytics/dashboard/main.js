@@ -2,7 +2,8 @@
  *
  * The page's query string is the single source of truth (state.js): every control change
  * commits a new state and this module re-fetches the page (summary, time series and the shown
- * breakdowns, one request to /api/stats/page/) with exactly that query string. Back/forward (popstate) re-reads it.
+ * breakdowns, one request to /api/stats/page/) with exactly that query string. Back/forward
+ * (popstate) re-reads it.
  *
  * Text from the API (campaign names, cities, referers...) is only ever set with textContent or
  * drawn on a canvas by Chart.js, never parsed as HTML.

@@ -3,10 +3,10 @@
  * localStorage), and a note under the list on what Direct, Unknown or No campaign hold.
  *
  * Only the shown tab of each panel is loaded, with the rest of the page in one request (main.js);
- * another tab is fetched when it is chosen. A row
- * of a filter dimension is a button that filters the dashboard by its value; the UTM, link and
- * URL breakdowns have no filter, so their rows are plain text, as are every row of a shared
- * link's dashboard (its config marks no tab as filtering), which has no "See all" links. */
+ * another tab is fetched when it is chosen. A row of a filter dimension is a button that filters
+ * the dashboard by its value; the UTM, link and URL breakdowns have no filter, so their rows are
+ * plain text, as are every row of a shared link's dashboard (its config marks no tab as
+ * filtering), which has no "See all" links. */
 
 import { apiURL, breakdownSpec, getJSON, pageBreakdown } from "./api.js";
 import { $, el, setBusy } from "./dom.js";
