@@ -2,6 +2,7 @@ import secrets
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.contrib.postgres.functions import RandomUUID
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
@@ -563,6 +564,29 @@ class PendingRollup(models.Model):
 
     def __str__(self) -> str:
         return f"click {self.click_id} awaiting rollup"
+
+
+class RollupVersion(models.Model):
+    """One row naming the current state of every count of a closed UTC day.
+
+    Its token changes, in the transaction that makes the change, whenever such a count can
+    change: the rollup worker adding a click of a closed day, a rebuild, a sender campaign moved
+    to another canonical campaign (a trigger on the campaign table). Answers kept for closed
+    days (analytics.closed_counts) name the token they were read at and are used only while it
+    stands.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    token = models.UUIDField(db_default=RandomUUID())
+    changed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="rollup_version_one_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"rollup version {self.token} of {self.changed_at:%Y-%m-%d %H:%M:%S}"
 
 
 # Saved views, shared links, reports and alerts are defined in their own modules; importing them

@@ -13,6 +13,7 @@ sender campaign itself.
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -21,7 +22,9 @@ from django.conf import settings
 from django.core.exceptions import FullResultSet
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
+from analytics import closed_counts
 from analytics.filters import DIMENSIONS, SENDER_CAMPAIGN, ClickFilter
 from analytics.models import Campaign, Click, Rollup
 from analytics.rollups import SETS, Grain, dims_key, empty_value, next_period, period_start
@@ -70,9 +73,18 @@ def plan(f: ClickFilter, group: str | None, edges: Sequence[datetime]) -> Cover:
     periods: dict[Grain, list[tuple[datetime, datetime]]] = {g: [] for g in grains}
     raw: list[tuple[datetime, datetime]] = []
     for lo, hi in pairwise(edges):
-        for grain, piece in _cover(lo, hi, grains):
+        for grain, piece in _covered(lo, hi, grains):
             (raw if grain is None else periods[grain]).append(piece)
     return Cover(dims, {g: _merge(p) for g, p in periods.items() if p}, _merge(raw))
+
+
+@lru_cache(maxsize=4096)
+def _covered(
+    lo: datetime, hi: datetime, grains: frozenset[Grain]
+) -> tuple[tuple[Grain | None, tuple[datetime, datetime]], ...]:
+    """``_cover``, kept: a page asks for the same spans again and again (a 90-day series has
+    90 local days, in the summary's, the series' and the next page's reads)."""
+    return tuple(_cover(lo, hi, grains))
 
 
 def _cover(
@@ -128,34 +140,53 @@ def counts(
     canonical campaigns. A canonical campaign's uniques are the sum of its sender campaigns'
     (a visitor is known per sender campaign, see FirstClick)."""
     cover = plan(f, group, edges)
-    parts, params = [], []
-    sources = []
-    if cover.periods:  # only grains with ranges are kept
-        for grain, ranges in cover.periods.items():
-            sources += [("rollup", [(grain, r) for r in piece]) for piece in _pieces(ranges)]
+    # Closed days' rollup periods may be answered from what was kept (analytics.closed_counts);
+    # the clicks still pending are counted live over every period.
+    closed, live = closed_counts.split(cover.periods, timezone.now())
+    sources = [("rollup", ranges) for ranges in _rollup_ranges(live)]
+    if cover.periods:
         sources.append(("pending", [(g, r) for g, ranges in cover.periods.items() for r in ranges]))
     sources += [("raw", [(None, r) for r in piece]) for piece in _pieces(cover.raw)]
+    parts, params = [], []
     for kind, ranges in sources:
         sql, part_params = _part_sql(kind, ranges, f, cover.dims, group, bucket, by_bot,
                                      apply_bot_rule)  # fmt: skip
         parts.append(sql)
         params += part_params
-    width = bool(group) + bool(bucket) + by_bot
+    kept = None
+    if closed:
+        closed_parts = [
+            _part_sql("rollup", ranges, f, cover.dims, group, bucket, by_bot, apply_bot_rule)
+            for ranges in _rollup_ranges(closed)
+        ]
+        types = [*_key_types(group, bucket, by_bot), "bigint", "bigint", "bigint"]
+        kept = closed_counts.part(
+            " UNION ALL ".join(sql for sql, _ in closed_parts),
+            [p for _, part_params in closed_parts for p in part_params],
+            types,
+        )
+        parts.append(kept.sql)
+        params += kept.params
     if not parts:
         return []
-    keys = [f"parts.k{i}" for i in range(width)]
+    # Every CountRow key is selected, NULL when not asked for, so rows load as CountRows
+    # without a lookup per row (a city breakdown has thousands).
+    asked = [bool(group), bool(bucket), by_bot]
+    part_keys = iter(f"parts.k{i}" for i in range(sum(asked)))
+    keys = [next(part_keys) if ask else "NULL" for ask in asked]
     join = ""
     if group == "campaign":
         # The parts group by sender campaign (a few thousand rows at most); their campaign's
         # canonical_id is the key. No campaign stays NULL.
         keys[0] = "m.canonical_id"
         join = f"LEFT JOIN {Campaign._meta.db_table} AS m ON m.id = parts.k0"
-    key_list = ", ".join(keys)
+    grouped = [str(i + 1) for i, ask in enumerate(asked) if ask]
+    token = f", {closed_counts.TOKEN_COLUMN}" if kept else ""
     sql = f"""
-        SELECT {key_list}{", " if width else ""}
-            sum(parts.c)::bigint, sum(parts.u)::bigint, sum(parts.q)::bigint
+        SELECT {", ".join(keys)},
+            sum(parts.c)::bigint, sum(parts.u)::bigint, sum(parts.q)::bigint{token}
         FROM ({" UNION ALL ".join(parts)}) AS parts {join}
-        {"GROUP BY " + ", ".join(str(i + 1) for i in range(width)) if width else ""}
+        {"GROUP BY " + ", ".join(grouped) if grouped else ""}
     """
     if cover.dims is not None:
         # A few thousand rollup rows: starting parallel workers (the planner is tempted by the
@@ -168,21 +199,29 @@ def counts(
         if cover.dims is not None:
             cursor.nextset()
         fetched = cursor.fetchall()
-    rows = []
-    for *keys, clicks, uniques, qr in fetched:
-        # The keys come in the order the part queries select them: group, bucket, is_bot.
-        key = iter(keys)
-        rows.append(
-            CountRow(
-                value=next(key) if group else None,
-                bucket=next(key) if bucket else None,
-                is_bot=next(key) if by_bot else None,
-                clicks=clicks,
-                uniques=uniques,
-                qr=qr,
-            )
-        )
-    return rows
+    if kept:
+        closed_counts.check(kept, fetched[0][-1] if fetched else None)
+        return [CountRow._make(row[:-1]) for row in fetched]
+    return list(map(CountRow._make, fetched))
+
+
+def _rollup_ranges(
+    periods: dict[Grain, list[tuple[datetime, datetime]]],
+) -> list[list[tuple[Grain, tuple[datetime, datetime]]]]:
+    """The rollup ranges of each statement part, grain by grain (see _pieces)."""
+    return [[(g, r) for r in piece] for g, ranges in periods.items() for piece in _pieces(ranges)]
+
+
+def _key_types(group: str | None, bucket: str | None, by_bot: bool) -> list[str]:
+    """The SQL types of the keys a part selects, in their order (see _part_sql)."""
+    types = []
+    if group:
+        types.append("bigint" if _stored(group) == "campaign" else "text")
+    if bucket:
+        types.append("timestamp")
+    if by_bot:
+        types.append("boolean")
+    return types
 
 
 def _pieces(ranges: list[tuple[datetime, datetime]]) -> list[list[tuple[datetime, datetime]]]:

@@ -23,9 +23,10 @@ from itertools import pairwise
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.utils import timezone
 
 from analytics.filters import DIMENSIONS
-from analytics.models import Click, PendingRollup, Rollup
+from analytics.models import Click, PendingRollup, Rollup, RollupVersion
 
 Grain = Rollup.Grain
 _ALL = frozenset(Grain)
@@ -74,6 +75,7 @@ _SQL_TIME = {
 _TABLE = Rollup._meta.db_table
 _COLUMNS = [DIMENSIONS[key].column for key in DIMENSIONS]  # campaign_id, country, …
 _CLICKS = Click._meta.db_table
+_VERSION = RollupVersion._meta.db_table
 
 
 def dims_key(dims: Sequence[str]) -> int:
@@ -104,7 +106,11 @@ def update(batch: int = _BATCH) -> int:
             if not cursor.fetchone()[0]:
                 return total
             cursor.execute(_UPDATE_SQL, [settings.BOT_LATE_EVIDENCE_SECONDS, batch])
-            done = cursor.fetchone()[0]
+            done, oldest = cursor.fetchone()
+            # A click of a day already over changes counts that answers may be kept for
+            # (analytics.closed_counts, which keeps only days over for an hour).
+            if oldest is not None and oldest < period_start(timezone.now(), Grain.DAY):
+                change_version(cursor)
         total += done
         if done < batch:
             return total
@@ -181,10 +187,16 @@ def rebuild(
         if full:
             for statement in rebuild_indexes:
                 cursor.execute(statement)
+        change_version(cursor)
         # Fresh statistics, or the planner takes a rebuilt table for an empty one.
         cursor.execute(f"ANALYZE {_TABLE}")
         cursor.execute("SELECT count(*) FROM rollup_source")
         return cursor.fetchone()[0]
+
+
+def change_version(cursor: CursorWrapper) -> None:
+    """Retire every answer kept for closed days (RollupVersion), in the caller's transaction."""
+    cursor.execute(f"UPDATE {_VERSION} SET token = gen_random_uuid(), changed_at = now()")
 
 
 def _drop_indexes(cursor: CursorWrapper) -> list[str]:
@@ -303,7 +315,7 @@ def _update_sql() -> str:
         ), batch_clicks AS MATERIALIZED (
             SELECT c.* FROM {_CLICKS} c WHERE c.id = ANY (ARRAY(SELECT click_id FROM batch))
         ), added AS ({_insert_sql(cells)} RETURNING 1)
-        SELECT count(*) FROM batch
+        SELECT (SELECT count(*) FROM batch), (SELECT min(occurred_at) FROM batch_clicks)
     """
 
 

@@ -4,6 +4,7 @@ All functions take a ``ClickFilter`` and return plain data, so the storage behin
 (rollups, partitions) without touching a view.
 """
 
+import heapq
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -106,13 +107,15 @@ def _ranked(
     dimension: str, counted: list[rollup_reads.CountRow], limit: int | None
 ) -> dict[str, object]:
     # Most clicked first; ties by value, unknown (NULL) last, so the order is stable.
-    counted = sorted(
-        counted,
-        key=lambda row: (-row.clicks, row.value is None, row.value if row.value is not None else 0),
-    )
+    def order(row: rollup_reads.CountRow) -> tuple:
+        return (-row.clicks, row.value is None, row.value if row.value is not None else 0)
+
     total_clicks = sum(row.clicks for row in counted)
     total_unique = sum(row.uniques for row in counted)
-    fetched = counted if limit is None else counted[:limit]
+    # The top ten of a city breakdown's thousands without sorting them all.
+    fetched = (
+        sorted(counted, key=order) if limit is None else heapq.nsmallest(limit, counted, order)
+    )
     values = [row.value for row in fetched]
     if dimension in panels.CLICK_BREAKDOWNS:
         labels = panels.click_labels(dimension, values)

@@ -231,14 +231,17 @@ def marketer_client(client, marketer):
 
 @pytest.fixture(autouse=True)
 def _fresh_intake_state(settings, tmp_path):
-    """Each test starts with full per-endpoint buckets, no remembered endpoints (both live in
-    the process; a rolled-back test's rows are gone) and a spool file of its own."""
-    from django.core.cache import cache
+    """Each test starts with full per-endpoint buckets, no remembered endpoints or kept answers
+    (all live in the process; a rolled-back test's rows are gone) and a spool file of its own."""
+    from django.core.cache import cache, caches
 
-    from analytics import acceptance, ratelimit, spool
+    from analytics import acceptance, closed_counts, ratelimit, spool
 
     ratelimit.reset()
     cache.clear()  # the shared links' rate limits and password attempts
+    # A rolled-back test leaves the version token as it was: answers kept for its rows would
+    # still look current to the next test.
+    caches[closed_counts.CACHE].clear()
     acceptance.forget_endpoints()
     spool.close()
     settings.WEBHOOK_SPOOL_PATH = tmp_path / "spool" / "deliveries.sqlite3"

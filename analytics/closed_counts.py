@@ -1,0 +1,129 @@
+"""Answers kept for closed UTC days, so a 90-day page reads its days' rollup rows once.
+
+``rollup_reads.counts`` hands over the statement parts that read rollup periods over before
+``closed_before(now)``; ``part`` returns a part answering the same rows, from this process's
+cache when it holds them. What was kept names the ``RollupVersion`` token it was read at, and the
+part checks it in the statement itself: while the token stands the kept rows are used, and if it
+has changed meanwhile (a late click added, a rebuild, a campaign moved) the same statement reads
+the rollup rows instead. An answer is therefore never older than the snapshot it is read in;
+what a changed token costs is one slower statement, after which the answer is read again.
+
+Days stay open for an hour after they end (``CLOSED_AFTER``): the rollup worker changes the
+token for any click of a day before the current one, so a worker transaction that straddles
+midnight cannot leave a kept answer behind without changing it.
+"""
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import NamedTuple
+from uuid import UUID
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection
+
+from analytics.models import RollupVersion
+from analytics.rollups import Grain, period_start
+
+CLOSED_AFTER = timedelta(hours=1)
+CACHE = "closed_counts"
+_KEPT_SECONDS = 24 * 3600  # a day's answers are kept at most a day: tomorrow asks other ranges
+_TOKEN = f"SELECT token FROM {RollupVersion._meta.db_table} WHERE id = 1"
+# Selected by a statement that uses a ``part``: the token its snapshot sees.
+TOKEN_COLUMN = f"({_TOKEN})"
+Ranges = dict[Grain, list[tuple[datetime, datetime]]]
+
+
+def closed_before(now: datetime) -> datetime:
+    """The end of the periods whose answers may be kept: the start of the last closed day."""
+    return period_start(now - CLOSED_AFTER, Grain.DAY)
+
+
+def split(periods: Ranges, now: datetime) -> tuple[Ranges, Ranges]:
+    """Each grain's ranges cut in two: the closed ones (before ``closed_before``) and the rest.
+
+    A cut falls on a whole period of the grain, the closed side ending at the last boundary at
+    or before ``closed_before`` (for months, the start of that day's month).
+    """
+    closed: Ranges = {}
+    live: Ranges = {}
+    if not settings.STATS_CLOSED_COUNTS_KEPT:
+        return closed, dict(periods)
+    for grain, ranges in periods.items():
+        cut = period_start(closed_before(now), grain)
+        for lo, hi in ranges:
+            if lo < cut:
+                closed.setdefault(grain, []).append((lo, min(hi, cut)))
+            if hi > cut:
+                live.setdefault(grain, []).append((max(lo, cut), hi))
+    return closed, live
+
+
+class Part(NamedTuple):
+    """A statement part for closed rollup periods, and what to check once it has run."""
+
+    sql: str
+    params: list
+    key: str | None = None  # the cache key of the kept rows it uses, None when it uses none
+    token: UUID | None = None  # the token they were read at
+
+
+def part(sql: str, params: list, types: list[str]) -> Part:
+    """A part answering the rows of ``sql`` (parts reading closed rollup periods only).
+
+    ``types`` are the SQL types of its columns, keys then the three counts. The kept rows travel
+    as arrays; the part returns them only while the token they were read at stands, and runs
+    ``sql`` otherwise. A statement using it selects ``TOKEN_COLUMN`` and hands what it saw to
+    ``check``, so rows kept under a retired token are read again next time.
+    """
+    key = hashlib.sha256(f"{sql}\x00{params!r}".encode()).hexdigest()
+    cache = caches[CACHE]
+    kept = cache.get(key)
+    if kept is None:
+        kept = _read(sql, params, len(types) - 3)
+        if kept is None:  # no version row (a database being set up): nothing can be kept
+            return Part(sql, params)
+        cache.set(key, kept, _KEPT_SECONDS)
+    token, columns = kept
+    keys = [f"k{i}" for i in range(len(types) - 3)]
+    # Grouping compares the other parts' text keys byte-wise (COLLATE "C"), so these too.
+    selected = [
+        f'{k} COLLATE "C"' if kind == "text" else k for k, kind in zip(keys, types, strict=False)
+    ]
+    arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+    stands = f"EXISTS ({_TOKEN} AND token = %s)"
+    guarded = (
+        f"SELECT {', '.join([*selected, 'c', 'u', 'q'])}"
+        f" FROM unnest({arrays}) AS kept ({', '.join([*keys, 'c', 'u', 'q'])}) WHERE {stands}"
+        f" UNION ALL SELECT * FROM ({sql}) AS closed WHERE NOT {stands}"
+    )
+    return Part(guarded, [*columns, token, *params, token], key, token)
+
+
+def check(used: Part, seen: UUID | None) -> None:
+    """Forget the rows ``used`` kept if the statement saw another token than theirs."""
+    if used.key is not None and seen != used.token:
+        caches[CACHE].delete(used.key)
+
+
+def _read(sql: str, params: list, width: int) -> tuple[UUID, list[str]] | None:
+    """The rows of ``sql`` summed per key, as one array (its text) per column, and the token
+    they were read at, in one statement (so in one snapshot)."""
+    keys = [f"k{i}" for i in range(width)]
+    sums = ["sum(c)::bigint AS c", "sum(u)::bigint AS u", "sum(q)::bigint AS q"]
+    group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
+    # Each column as PostgreSQL's array text, which the part hands back as one parameter: a
+    # city breakdown's 2,000 values dumped by psycopg element by element took longer than the
+    # statement.
+    aggregates = ", ".join(f"array_agg({name})::text" for name in [*keys, "c", "u", "q"])
+    statement = (
+        f"SELECT ({_TOKEN}), {aggregates} FROM (SELECT {', '.join([*keys, *sums])}"
+        # HAVING: no rows rather than one row of NULL sums when nothing matches without keys.
+        f" FROM ({sql}) AS closed{group_by} HAVING count(*) > 0) AS summed"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        token, *columns = cursor.fetchone()
+    if token is None:
+        return None
+    return token, [column or "{}" for column in columns]
