@@ -10,7 +10,7 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.http import QueryDict, StreamingHttpResponse
 
-from analytics import exports
+from analytics import csv_copy, exports
 from analytics.exports import CLICK_COLUMNS, click_rows, csv_lines, float_text, format_cell
 from analytics.filters import ClickFilter
 from analytics.models import Campaign, Click, Contact, Sender, WebhookEndpoint
@@ -152,7 +152,7 @@ def test_copy_export_and_python_rows_agree_cell_for_cell(make_click):
         make_click(at(4, microsecond=index * 1000 if index % 2 else 0), **fields)
     clicks = ClickFilter.from_query(QueryDict(f"{OCTOBER}&bots=include")).clicks()
 
-    web = b"".join(exports.stream_clicks_csv(clicks))
+    web = b"".join(csv_copy.stream_clicks_csv(clicks))
     python = exports.BOM + "".join(csv_lines(CLICK_COLUMNS, click_rows(clicks)))
 
     # Cell for cell; only the line ends differ (COPY writes \n, the command line \r\n).
@@ -204,9 +204,9 @@ def test_clicks_csv_streams_rows_as_the_client_reads_them(marketer_client, monke
         )
         for i in range(3000)
     )
-    monkeypatch.setattr(exports, "STREAM_CHUNK_BYTES", 4096)
+    monkeypatch.setattr(csv_copy, "STREAM_CHUNK_BYTES", 4096)
     rows_read = 0
-    copy_rows = exports._copy_rows
+    copy_rows = csv_copy._copy_rows
 
     def counting_rows(pg, copy):
         nonlocal rows_read
@@ -214,7 +214,7 @@ def test_clicks_csv_streams_rows_as_the_client_reads_them(marketer_client, monke
             rows_read += 1
             yield row
 
-    monkeypatch.setattr(exports, "_copy_rows", counting_rows)
+    monkeypatch.setattr(csv_copy, "_copy_rows", counting_rows)
 
     response = marketer_client.get(f"/export/clicks.csv?{OCTOBER}")
     chunks = iter(response.streaming_content)
@@ -225,6 +225,69 @@ def test_clicks_csv_streams_rows_as_the_client_reads_them(marketer_client, monke
     rest = b"".join(chunks)
     assert (first + rest).count(b"\n") == 3001
     assert rows_read == 3000
+
+
+def _bulk_october(count: int) -> None:
+    endpoint = WebhookEndpoint.objects.create(sender=Sender.DUB, name="bulk")
+    Click.objects.bulk_create(
+        Click(
+            sender=Sender.DUB,
+            click_key=f"k{i}",
+            endpoint=endpoint,
+            occurred_at=at(1 + i % 28, microsecond=i),
+            city=("Bogotá", "Lima", "=cmd")[i % 3],
+            latitude=-12.04 if i % 2 else None,
+        )
+        for i in range(count)
+    )
+
+
+def _recorded_halves(monkeypatch) -> list:
+    halves = []
+    init = csv_copy._Later.__init__
+
+    def recording(later, *args) -> None:
+        init(later, *args)
+        halves.append(later)
+
+    monkeypatch.setattr(csv_copy._Later, "__init__", recording)
+    return halves
+
+
+@committed
+def test_a_big_export_is_written_in_two_halves_into_the_same_file(marketer_client, monkeypatch):
+    _bulk_october(3000)
+    whole = streamed(marketer_client.get(f"/export/clicks.csv?{OCTOBER}"))  # no statistics yet
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Click._meta.db_table}")
+    monkeypatch.setattr(csv_copy, "SPLIT_MIN_BUCKETS", 2)
+    halves = _recorded_halves(monkeypatch)
+
+    split = streamed(marketer_client.get(f"/export/clicks.csv?{OCTOBER}"))
+
+    assert len(halves) == 1
+    assert split == whole
+    assert whole.count(b"\n") == 3001
+    assert halves[0].file.closed  # the later half's temporary file is gone
+
+
+@committed
+def test_a_split_export_stops_its_later_half_when_the_client_goes_away(monkeypatch):
+    _bulk_october(3000)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Click._meta.db_table}")
+    monkeypatch.setattr(csv_copy, "SPLIT_MIN_BUCKETS", 2)
+    monkeypatch.setattr(csv_copy, "STREAM_CHUNK_BYTES", 1024)
+    halves = _recorded_halves(monkeypatch)
+    query = QueryDict(OCTOBER)
+
+    chunks = csv_copy.stream_clicks_csv(ClickFilter.from_query(query).clicks())
+    next(chunks)
+    chunks.close()  # what Django does when the client disconnects
+
+    (later,) = halves
+    assert not later.is_alive()
+    assert later.file.closed
 
 
 class _Starved:
@@ -239,7 +302,7 @@ class _Starved:
 
 
 def copy_rows(statement: str, starved: bool, monkeypatch) -> tuple[list, list, Exception | None]:
-    """What exports._copy_rows yields for ``statement``, what psycopg's read returned meanwhile,
+    """What csv_copy._copy_rows yields for ``statement``, what psycopg's read returned meanwhile,
     and the error it raised, on a connection of its own as the export uses."""
     reads = []
     read = psycopg.Copy.read
@@ -261,7 +324,7 @@ def copy_rows(statement: str, starved: bool, monkeypatch) -> tuple[list, list, E
         pg = db.connection
         with pg.cursor() as cursor, cursor.copy(statement) as copy:
             try:
-                for row in exports._copy_rows(_Starved() if starved else pg, copy):
+                for row in csv_copy._copy_rows(_Starved() if starved else pg, copy):
                     rows.append(bytes(row))
             except psycopg.Error as exc:
                 error = exc
@@ -304,7 +367,7 @@ def test_copy_rows_raises_the_error_that_ends_a_copy(db, monkeypatch, starved):
 def test_abandoned_clicks_csv_releases_its_connection(marketer_client, make_click, monkeypatch):
     for day in range(1, 29):
         make_click(at(day), city="x" * 100)
-    monkeypatch.setattr(exports, "STREAM_CHUNK_BYTES", 256)
+    monkeypatch.setattr(csv_copy, "STREAM_CHUNK_BYTES", 256)
     # Sessions other tests left behind (the live server's threads keep theirs) are not ours.
     before = other_sessions()
     response = marketer_client.get(f"/export/clicks.csv?{OCTOBER}")
