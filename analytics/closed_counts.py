@@ -1,12 +1,14 @@
-"""Answers kept for closed UTC days, so a 90-day page reads its days' rollup rows once.
+"""Answers kept for closed UTC days, so a 90-day page reads its days' rows once.
 
-``rollup_reads.counts`` hands over the statement parts that read rollup periods over before
-``closed_before(now)``; ``part`` returns a part answering the same rows, from this process's
-cache when it holds them. What was kept names the ``RollupVersion`` token it was read at, and the
-part checks it in the statement itself: while the token stands the kept rows are used, and if it
-has changed meanwhile (a late click added, a rebuild, a campaign moved) the same statement reads
-the rollup rows instead. An answer is therefore never older than the snapshot it is read in;
-what a changed token costs is one slower statement, after which the answer is read again.
+``rollup_reads.counts`` hands over the statement parts that read closed days (before
+``closed_before(now)``): rollup periods, and the clicks of raw ranges the rollup worker has
+counted ("settled"; pending clicks are counted live). ``part`` returns a part answering the same
+rows, from this process's cache when it holds them. What was kept names the ``RollupVersion``
+token it was read at, and the part checks it in the statement itself: while the token stands the
+kept rows are used, and if it has changed meanwhile (a late click counted, a rebuild, a
+reclassification, a deletion, a campaign moved) the same statement reads the rows instead. An
+answer is therefore never older than the snapshot it is read in; what a changed token costs is
+one slower statement, after which the answer is read again.
 
 Days stay open for an hour after they end (``CLOSED_AFTER``): the rollup worker changes the
 token for any click of a day before the current one, so a worker transaction that straddles
@@ -31,7 +33,8 @@ _KEPT_SECONDS = 24 * 3600  # a day's answers are kept at most a day: tomorrow as
 _TOKEN = f"SELECT token FROM {RollupVersion._meta.db_table} WHERE id = 1"
 # Selected by a statement that uses a ``part``: the token its snapshot sees.
 TOKEN_COLUMN = f"({_TOKEN})"
-Ranges = dict[Grain, list[tuple[datetime, datetime]]]
+# Rollup ranges by grain; None for raw click ranges.
+Ranges = dict[Grain | None, list[tuple[datetime, datetime]]]
 
 
 def closed_before(now: datetime) -> datetime:
@@ -39,18 +42,21 @@ def closed_before(now: datetime) -> datetime:
     return period_start(now - CLOSED_AFTER, Grain.DAY)
 
 
-def split(periods: Ranges, now: datetime) -> tuple[Ranges, Ranges]:
+def split(ranges_by_grain: Ranges, now: datetime) -> tuple[Ranges, Ranges]:
     """Each grain's ranges cut in two: the closed ones (before ``closed_before``) and the rest.
 
     A cut falls on a whole period of the grain, the closed side ending at the last boundary at
-    or before ``closed_before`` (for months, the start of that day's month).
+    or before ``closed_before`` (for months, the start of that day's month); raw click ranges
+    (None) are cut at ``closed_before`` itself.
     """
     closed: Ranges = {}
     live: Ranges = {}
-    if not settings.STATS_CLOSED_COUNTS_KEPT:
-        return closed, dict(periods)
-    for grain, ranges in periods.items():
-        cut = period_start(closed_before(now), grain)
+    # Reading the clicks alone is the reference the rollups are tested against: nothing kept.
+    if not settings.STATS_CLOSED_COUNTS_KEPT or not settings.STATS_USE_ROLLUPS:
+        return closed, dict(ranges_by_grain)
+    boundary = closed_before(now)
+    for grain, ranges in ranges_by_grain.items():
+        cut = boundary if grain is None else period_start(boundary, grain)
         for lo, hi in ranges:
             if lo < cut:
                 closed.setdefault(grain, []).append((lo, min(hi, cut)))

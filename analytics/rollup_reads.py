@@ -140,13 +140,16 @@ def counts(
     canonical campaigns. A canonical campaign's uniques are the sum of its sender campaigns'
     (a visitor is known per sender campaign, see FirstClick)."""
     cover = plan(f, group, edges)
-    # Closed days' rollup periods may be answered from what was kept (analytics.closed_counts);
-    # the clicks still pending are counted live over every period.
-    closed, live = closed_counts.split(cover.periods, timezone.now())
+    # What closed days' rollup periods and settled clicks answer may have been kept
+    # (analytics.closed_counts); the clicks still pending are counted live over every range.
+    closed, live = closed_counts.split(cover.periods | {None: cover.raw}, timezone.now())
+    closed_raw, live_raw = closed.pop(None, []), live.pop(None, [])
     sources = [("rollup", ranges) for ranges in _rollup_ranges(live)]
-    if cover.periods:
-        sources.append(("pending", [(g, r) for g, ranges in cover.periods.items() for r in ranges]))
-    sources += [("raw", [(None, r) for r in piece]) for piece in _pieces(cover.raw)]
+    pending = [(g, r) for g, ranges in cover.periods.items() for r in ranges]
+    pending += [(None, r) for r in closed_raw]
+    if pending:
+        sources.append(("pending", pending))
+    sources += [("raw", [(None, r) for r in piece]) for piece in _pieces(live_raw)]
     parts, params = [], []
     for kind, ranges in sources:
         sql, part_params = _part_sql(kind, ranges, f, cover.dims, group, bucket, by_bot,
@@ -154,10 +157,12 @@ def counts(
         parts.append(sql)
         params += part_params
     kept = None
-    if closed:
+    if closed or closed_raw:
+        closed_sources = [("rollup", ranges) for ranges in _rollup_ranges(closed)]
+        closed_sources += [("settled", [(None, r) for r in piece]) for piece in _pieces(closed_raw)]
         closed_parts = [
-            _part_sql("rollup", ranges, f, cover.dims, group, bucket, by_bot, apply_bot_rule)
-            for ranges in _rollup_ranges(closed)
+            _part_sql(kind, ranges, f, cover.dims, group, bucket, by_bot, apply_bot_rule)
+            for kind, ranges in closed_sources
         ]
         types = [*_key_types(group, bucket, by_bot), "bigint", "bigint", "bigint"]
         kept = closed_counts.part(
@@ -316,6 +321,8 @@ def _fixed_clauses(
             where &= _empty_q(dims) & (Q() if bot_rule else Q(is_bot__in=[False, True]))
     if kind == "pending":
         where &= Q(pendingrollup__isnull=False)
+    if kind == "settled":  # clicks of closed days the rollup worker has counted (closed_counts)
+        where &= Q(pendingrollup__isnull=True)
     model = Rollup if kind == "rollup" else Click
     found = _from_where_sql(model.objects.filter(where))
     if len(_FIXED) >= _FIXED_MAX:

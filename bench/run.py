@@ -94,6 +94,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep var/bench (and its data)")
     # Raw-SQL baseline repetitions per call: at 10M a year's scan takes seconds, so 1 there.
     parser.add_argument("--baseline-reps", type=int, default=3)
+    parser.add_argument(
+        "--closed-counts-kept",
+        type=int,
+        default=None,
+        help="the server's STATS_CLOSED_COUNTS_KEPT (0: no answers kept for closed days)",
+    )
     return parser.parse_args()
 
 
@@ -138,6 +144,9 @@ def main() -> int:
         pg.create_database(DATABASE)
         # The web processes and the worker share the spool file: the same env for both.
         env = app_env(pg.url(DATABASE)) | {"WEBHOOK_SPOOL_PATH": str(WORK_DIR / "spool.sqlite3")}
+        if args.closed_counts_kept is not None:
+            env["STATS_CLOSED_COUNTS_KEPT"] = str(args.closed_counts_kept)
+            results["closed_counts_kept"] = args.closed_counts_kept
         print(f"Scratch PostgreSQL at {pg.socket_dir}; migrating", flush=True)
         endpoints = prepare_database(env)
         token, session = manage(env, "shell", "-c", _CREDENTIALS).split()[-2:]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analytics import closed_counts, rollup_reads, rollups, stats
 from analytics.filters import ClickFilter
-from analytics.models import Campaign, CanonicalCampaign, Rollup, RollupVersion
+from analytics.models import Campaign, CanonicalCampaign, Click, Rollup, RollupVersion
 from analytics.rollups import Grain
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +126,44 @@ def test_moving_a_sender_campaign_retires_the_answers_filtered_by_campaign(make_
     assert _token() != token
     assert _clicks(f) == {"US": 2}
     assert CanonicalCampaign.objects.filter(pk=spring.canonical_id).exists()
+
+
+def test_a_closed_days_raw_edge_keeps_counted_clicks_and_reads_pending_ones_live(make_click):
+    # Asia/Kolkata days start at 18:30 UTC: a city breakdown (days and months only) reads the
+    # clicks from there to the next UTC midnight, and keeps those the worker has counted.
+    f = _filter()
+    edge = f.start + timedelta(hours=2)
+    make_click(edge, city="Pune")
+    rollups.update()
+    make_click(edge + timedelta(minutes=5), city="Pune")  # a late delivery, pending
+
+    assert _clicks(f, "city") == {"Pune": 2}  # read and kept
+    assert _clicks(f, "city") == {"Pune": 2}  # kept, and the pending one live
+    rollups.update()
+    assert _clicks(f, "city") == {"Pune": 2}
+    assert _statements(f, "city") == 2  # the worker's change retired what was kept
+
+
+def test_deleting_old_clicks_retires_the_kept_answers(past_days):
+    from analytics.management.commands.apply_retention import _delete_in_batches
+
+    f = _filter()
+    assert _clicks(f) == {"US": 2, "DE": 1}
+    token = _token()
+
+    _delete_in_batches(Click.objects.filter(occurred_at__lt=past_days - 10 * DAY))
+
+    assert _token() != token
+    rollups.rebuild()  # as apply_retention does after its last batch
+    assert _clicks(f) == {"US": 1, "DE": 1}
+
+
+def test_no_answers_are_kept_when_reading_the_clicks_alone(past_days, settings):
+    settings.STATS_USE_ROLLUPS = False
+    f = _filter()
+
+    assert _statements(f) == 1
+    assert _statements(f) == 1
 
 
 @pytest.mark.parametrize(
