@@ -58,11 +58,21 @@ def split(ranges_by_grain: Ranges, now: datetime) -> tuple[Ranges, Ranges]:
     for grain, ranges in ranges_by_grain.items():
         cut = boundary if grain is None else period_start(boundary, grain)
         for lo, hi in ranges:
-            if lo < cut:
+            if lo < cut and (grain is not None or _fixed_edge(lo)):
                 closed.setdefault(grain, []).append((lo, min(hi, cut)))
+            elif lo < cut:
+                # An edge that moves with the clock (the start of "last 24 hours"): kept, it
+                # would be a new answer every time. A few minutes of clicks, read live.
+                live.setdefault(grain, []).append((lo, min(hi, cut)))
             if hi > cut:
                 live.setdefault(grain, []).append((max(lo, cut), hi))
     return closed, live
+
+
+def _fixed_edge(moment: datetime) -> bool:
+    """Whether a raw range starting here starts where a local day or hour does: every zone's
+    offset is a multiple of 15 minutes, the clock's "now" almost never is."""
+    return period_start(moment, Grain.QUARTER) == moment
 
 
 class Part(NamedTuple):
@@ -74,10 +84,12 @@ class Part(NamedTuple):
     token: UUID | None = None  # the token they were read at
 
 
-def part(sql: str, params: list, types: list[str]) -> Part:
-    """A part answering the rows of ``sql`` (parts reading closed rollup periods only).
+def part(sql: str, params: list, types: list[str], around: tuple[str, str] | None = None) -> Part:
+    """A part answering the rows of ``sql`` (parts reading closed days only).
 
-    ``types`` are the SQL types of its columns, keys then the three counts. The kept rows travel
+    ``types`` are the SQL types of its columns, keys then the three counts; ``around``, settings
+    to read ``sql`` with when it is not kept (the statements before and after it, in its round
+    trip: rollup_reads' serial plan). The kept rows travel
     as arrays; the part returns them only while the token they were read at stands, and runs
     ``sql`` otherwise. A statement using it selects ``TOKEN_COLUMN`` and hands what it saw to
     ``check``, so rows kept under a retired token are read again next time.
@@ -86,7 +98,7 @@ def part(sql: str, params: list, types: list[str]) -> Part:
     cache = caches[CACHE]
     kept = cache.get(key)
     if kept is None:
-        kept = _read(sql, params, len(types) - 3)
+        kept = _read(sql, params, len(types) - 3, around)
         if kept is None:  # no version row (a database being set up): nothing can be kept
             return Part(sql, params)
         cache.set(key, kept, _KEPT_SECONDS)
@@ -112,7 +124,9 @@ def check(used: Part, seen: UUID | None) -> None:
         caches[CACHE].delete(used.key)
 
 
-def _read(sql: str, params: list, width: int) -> tuple[UUID, list[str]] | None:
+def _read(
+    sql: str, params: list, width: int, around: tuple[str, str] | None
+) -> tuple[UUID, list[str]] | None:
     """The rows of ``sql`` summed per key, as one array (its text) per column, and the token
     they were read at, in one statement (so in one snapshot)."""
     keys = [f"k{i}" for i in range(width)]
@@ -127,8 +141,12 @@ def _read(sql: str, params: list, width: int) -> tuple[UUID, list[str]] | None:
         # HAVING: no rows rather than one row of NULL sums when nothing matches without keys.
         f" FROM ({sql}) AS closed{group_by} HAVING count(*) > 0) AS summed"
     )
+    if around:
+        statement = f"{around[0]}; {statement}; {around[1]}"
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
+        if around:
+            cursor.nextset()
         token, *columns = cursor.fetchone()
     if token is None:
         return None

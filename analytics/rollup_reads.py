@@ -164,11 +164,11 @@ def counts(
             _part_sql(kind, ranges, f, cover.dims, group, bucket, by_bot, apply_bot_rule)
             for kind, ranges in closed_sources
         ]
-        types = [*_key_types(group, bucket, by_bot), "bigint", "bigint", "bigint"]
         kept = closed_counts.part(
             " UNION ALL ".join(sql for sql, _ in closed_parts),
             [p for _, part_params in closed_parts for p in part_params],
-            types,
+            _part_types(group, bucket, by_bot),
+            around=(_SERIAL, _SERIAL_END) if cover.dims is not None else None,
         )
         parts.append(kept.sql)
         params += kept.params
@@ -217,8 +217,8 @@ def _rollup_ranges(
     return [[(g, r) for r in piece] for g, ranges in periods.items() for piece in _pieces(ranges)]
 
 
-def _key_types(group: str | None, bucket: str | None, by_bot: bool) -> list[str]:
-    """The SQL types of the keys a part selects, in their order (see _part_sql)."""
+def _part_types(group: str | None, bucket: str | None, by_bot: bool) -> list[str]:
+    """The SQL types of a part's columns, in the order _part_sql selects them."""
     types = []
     if group:
         types.append("bigint" if _stored(group) == "campaign" else "text")
@@ -226,7 +226,7 @@ def _key_types(group: str | None, bucket: str | None, by_bot: bool) -> list[str]
         types.append("timestamp")
     if by_bot:
         types.append("boolean")
-    return types
+    return [*types, "bigint", "bigint", "bigint"]
 
 
 def _pieces(ranges: list[tuple[datetime, datetime]]) -> list[list[tuple[datetime, datetime]]]:

@@ -258,14 +258,15 @@ DASHBOARD_TIME_ZONE = env_timezone("DASHBOARD_TIME_ZONE", "UTC")
 # Stats read the rollup tables where they cover a query (analytics/rollups.py); false reads
 # the clicks alone, the reference the rollups are tested against.
 STATS_USE_ROLLUPS = env_bool("STATS_USE_ROLLUPS", True)
-# Answers kept per web process for closed days (analytics/closed_counts.py), each a query's
-# rows for its closed periods; 0 keeps none and reads every period's rollup rows each time.
+# Answers kept for closed days (analytics/closed_counts.py), each a query's rows for its closed
+# periods, in files under var/ that the machine's web processes share; 0 keeps none and reads
+# every period's rollup rows each time.
 STATS_CLOSED_COUNTS_KEPT = env_int("STATS_CLOSED_COUNTS_KEPT", 2000, minimum=0)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "closed_counts": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "closed-counts",
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": VAR_DIR / "closed-counts",
         "OPTIONS": {"MAX_ENTRIES": max(STATS_CLOSED_COUNTS_KEPT, 1)},
     },
 }

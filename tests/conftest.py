@@ -233,15 +233,21 @@ def marketer_client(client, marketer):
 def _fresh_intake_state(settings, tmp_path):
     """Each test starts with full per-endpoint buckets, no remembered endpoints or kept answers
     (all live in the process; a rolled-back test's rows are gone) and a spool file of its own."""
-    from django.core.cache import cache, caches
+    from django.core.cache import cache
 
     from analytics import acceptance, closed_counts, ratelimit, spool
 
     ratelimit.reset()
     cache.clear()  # the shared links' rate limits and password attempts
-    # A rolled-back test leaves the version token as it was: answers kept for its rows would
-    # still look current to the next test.
-    caches[closed_counts.CACHE].clear()
+    # Answers kept for closed days in a directory of the test's own: a rolled-back test leaves
+    # the version token as it was, so another test's (or the dev server's) would look current.
+    settings.CACHES = {
+        **settings.CACHES,
+        closed_counts.CACHE: {
+            **settings.CACHES[closed_counts.CACHE],
+            "LOCATION": tmp_path / "kept",
+        },
+    }
     acceptance.forget_endpoints()
     spool.close()
     settings.WEBHOOK_SPOOL_PATH = tmp_path / "spool" / "deliveries.sqlite3"

@@ -245,3 +245,14 @@ def test_split_cuts_each_grain_on_its_own_boundary(settings):
         Grain.MONTH: [(march, april)],
         Grain.DAY: [(datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))],
     }
+
+
+def test_split_keeps_raw_edges_only_where_a_local_day_or_hour_starts(settings):
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    day_edge = (datetime(2026, 3, 8, 18, 30, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
+    rolling = (datetime(2026, 3, 8, 11, 58, 7, tzinfo=UTC), datetime(2026, 3, 8, 12, tzinfo=UTC))
+
+    closed, live = closed_counts.split({None: [rolling, day_edge]}, now)
+
+    assert closed == {None: [day_edge]}
+    assert live == {None: [rolling]}  # "last 24 hours" starts anew every time: read live
