@@ -144,6 +144,8 @@ def main() -> int:
         pg.create_database(DATABASE)
         # The web processes and the worker share the spool file: the same env for both.
         env = app_env(pg.url(DATABASE)) | {"WEBHOOK_SPOOL_PATH": str(WORK_DIR / "spool.sqlite3")}
+        # The kept answers of closed days (analytics/closed_counts.py) go with the scratch data.
+        env["CLICKTRACK_VAR_DIR"] = str(WORK_DIR)
         if args.closed_counts_kept is not None:
             env["STATS_CLOSED_COUNTS_KEPT"] = str(args.closed_counts_kept)
             results["closed_counts_kept"] = args.closed_counts_kept
