@@ -3,12 +3,12 @@
 ``rollup_reads.counts`` hands over the statement parts that read closed days (before
 ``closed_before(now)``): rollup periods, and the clicks of raw ranges the rollup worker has
 counted ("settled"; pending clicks are counted live). ``part`` returns a part answering the same
-rows, from this process's cache when it holds them. What was kept names the ``RollupVersion``
-token it was read at, and the part checks it in the statement itself: while the token stands the
-kept rows are used, and if it has changed meanwhile (a late click counted, a rebuild, a
-reclassification, a deletion, a campaign moved) the same statement reads the rows instead. An
-answer is therefore never older than the snapshot it is read in; what a changed token costs is
-one slower statement, after which the answer is read again.
+rows, from the kept answers when they hold them. What was kept names the ``RollupVersion`` token
+it was read at, and the part checks it in the statement itself: while the token stands the kept
+rows are used; if it has changed meanwhile (a late click counted, a rebuild, a
+reclassification, a deletion, a campaign moved) they are left out, the statement says which
+token it saw, and ``rollup_reads.counts`` reads again with the closed days' rows. An answer is
+therefore never older than the snapshot it is read in; a changed token costs one statement.
 
 Days stay open for an hour after they end (``CLOSED_AFTER``): the rollup worker changes the
 token for any click of a day before the current one, so a worker transaction that straddles
@@ -28,6 +28,7 @@ from analytics.models import RollupVersion
 from analytics.rollups import Grain, period_start
 
 CLOSED_AFTER = timedelta(hours=1)
+_AT_LEAST = timedelta(days=1)  # of closed time, for an answer to be worth keeping
 CACHE = "closed_counts"
 _KEPT_SECONDS = 24 * 3600  # a day's answers are kept at most a day: tomorrow asks other ranges
 _TOKEN = f"SELECT token FROM {RollupVersion._meta.db_table} WHERE id = 1"
@@ -66,6 +67,9 @@ def split(ranges_by_grain: Ranges, now: datetime) -> tuple[Ranges, Ranges]:
                 live.setdefault(grain, []).append((lo, min(hi, cut)))
             if hi > cut:
                 live.setdefault(grain, []).append((max(lo, cut), hi))
+    if sum((hi - lo for ranges in closed.values() for lo, hi in ranges), timedelta()) < _AT_LEAST:
+        # Less than a day closed (the last 24 hours): read faster than kept and checked.
+        return {}, dict(ranges_by_grain)
     return closed, live
 
 
@@ -76,23 +80,23 @@ def _fixed_edge(moment: datetime) -> bool:
 
 
 class Part(NamedTuple):
-    """A statement part for closed rollup periods, and what to check once it has run."""
+    """A statement part for closed days, and what to check once it has run (``stood``)."""
 
     sql: str
     params: list
     key: str | None = None  # the cache key of the kept rows it uses, None when it uses none
     token: UUID | None = None  # the token they were read at
+    nonempty: bool = False  # whether they hold any row
 
 
 def part(sql: str, params: list, types: list[str], around: tuple[str, str] | None = None) -> Part:
-    """A part answering the rows of ``sql`` (parts reading closed days only).
+    """A part answering the rows of ``sql`` (parts reading closed days only) from what was kept,
+    read and kept first if nothing was.
 
     ``types`` are the SQL types of its columns, keys then the three counts; ``around``, settings
-    to read ``sql`` with when it is not kept (the statements before and after it, in its round
-    trip: rollup_reads' serial plan). The kept rows travel
-    as arrays; the part returns them only while the token they were read at stands, and runs
-    ``sql`` otherwise. A statement using it selects ``TOKEN_COLUMN`` and hands what it saw to
-    ``check``, so rows kept under a retired token are read again next time.
+    to read ``sql`` with (the statements before and after it, in its round trip: rollup_reads'
+    serial plan). The kept rows travel as arrays and come out only while the token they were
+    read at stands; a statement using the part selects ``TOKEN_COLUMN`` and asks ``stood``.
     """
     key = hashlib.sha256(f"{sql}\x00{params!r}".encode()).hexdigest()
     cache = caches[CACHE]
@@ -109,19 +113,26 @@ def part(sql: str, params: list, types: list[str], around: tuple[str, str] | Non
         f'{k} COLLATE "C"' if kind == "text" else k for k, kind in zip(keys, types, strict=False)
     ]
     arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-    stands = f"EXISTS ({_TOKEN} AND token = %s)"
     guarded = (
         f"SELECT {', '.join([*selected, 'c', 'u', 'q'])}"
-        f" FROM unnest({arrays}) AS kept ({', '.join([*keys, 'c', 'u', 'q'])}) WHERE {stands}"
-        f" UNION ALL SELECT * FROM ({sql}) AS closed WHERE NOT {stands}"
+        f" FROM unnest({arrays}) AS kept ({', '.join([*keys, 'c', 'u', 'q'])})"
+        f" WHERE EXISTS ({_TOKEN} AND token = %s)"
     )
-    return Part(guarded, [*columns, token, *params, token], key, token)
+    return Part(guarded, [*columns, token], key, token, columns[-1] != "{}")
 
 
-def check(used: Part, seen: UUID | None) -> None:
-    """Forget the rows ``used`` kept if the statement saw another token than theirs."""
-    if used.key is not None and seen != used.token:
+def stood(used: Part, rows: list[tuple]) -> bool:
+    """Whether a statement's ``rows`` (``TOKEN_COLUMN`` last) counted what ``used`` kept.
+
+    Not when it saw another token: the kept rows were left out, and are forgotten so they are
+    read again. Nor when it returned nothing although something was kept: the token changed.
+    """
+    if used.key is None:
+        return True
+    counted = rows[0][-1] == used.token if rows else not used.nonempty
+    if not counted:
         caches[CACHE].delete(used.key)
+    return counted
 
 
 def _read(

@@ -150,28 +150,43 @@ def counts(
     if pending:
         sources.append(("pending", pending))
     sources += [("raw", [(None, r) for r in piece]) for piece in _pieces(live_raw)]
-    parts, params = [], []
-    for kind, ranges in sources:
-        sql, part_params = _part_sql(kind, ranges, f, cover.dims, group, bucket, by_bot,
-                                     apply_bot_rule)  # fmt: skip
-        parts.append(sql)
-        params += part_params
-    kept = None
-    if closed or closed_raw:
-        closed_sources = [("rollup", ranges) for ranges in _rollup_ranges(closed)]
-        closed_sources += [("settled", [(None, r) for r in piece]) for piece in _pieces(closed_raw)]
-        closed_parts = [
-            _part_sql(kind, ranges, f, cover.dims, group, bucket, by_bot, apply_bot_rule)
-            for kind, ranges in closed_sources
-        ]
+    parts = [
+        _part_sql(kind, ranges, f, cover.dims, group, bucket, by_bot, apply_bot_rule)
+        for kind, ranges in sources
+    ]
+    closed_sources = [("rollup", ranges) for ranges in _rollup_ranges(closed)]
+    closed_sources += [("settled", [(None, r) for r in piece]) for piece in _pieces(closed_raw)]
+    closed_parts = [
+        _part_sql(kind, ranges, f, cover.dims, group, bucket, by_bot, apply_bot_rule)
+        for kind, ranges in closed_sources
+    ]
+    serial = cover.dims is not None
+    if closed_parts:
         kept = closed_counts.part(
             " UNION ALL ".join(sql for sql, _ in closed_parts),
             [p for _, part_params in closed_parts for p in part_params],
             _part_types(group, bucket, by_bot),
-            around=(_SERIAL, _SERIAL_END) if cover.dims is not None else None,
+            around=(_SERIAL, _SERIAL_END) if serial else None,
         )
-        parts.append(kept.sql)
-        params += kept.params
+        if kept.key is not None:
+            fetched = _fetch([*parts, (kept.sql, kept.params)], group, bucket, by_bot, serial,
+                             token=True)  # fmt: skip
+            if closed_counts.stood(kept, fetched):
+                return [CountRow._make(row[:-1]) for row in fetched]
+    return list(map(CountRow._make, _fetch([*parts, *closed_parts], group, bucket, by_bot, serial)))
+
+
+def _fetch(
+    parts: list[tuple[str, list]],
+    group: str | None,
+    bucket: str | None,
+    by_bot: bool,
+    serial: bool,
+    *,
+    token: bool = False,
+) -> list[tuple]:
+    """The rows of one statement summing ``parts`` per key, in CountRow's shape (the
+    ``closed_counts.TOKEN_COLUMN`` after it when ``token``)."""
     if not parts:
         return []
     # Every CountRow key is selected, NULL when not asked for, so rows load as CountRows
@@ -186,14 +201,15 @@ def counts(
         keys[0] = "m.canonical_id"
         join = f"LEFT JOIN {Campaign._meta.db_table} AS m ON m.id = parts.k0"
     grouped = [str(i + 1) for i, ask in enumerate(asked) if ask]
-    token = f", {closed_counts.TOKEN_COLUMN}" if kept else ""
     sql = f"""
         SELECT {", ".join(keys)},
-            sum(parts.c)::bigint, sum(parts.u)::bigint, sum(parts.q)::bigint{token}
-        FROM ({" UNION ALL ".join(parts)}) AS parts {join}
+            sum(parts.c)::bigint, sum(parts.u)::bigint, sum(parts.q)::bigint
+            {f", {closed_counts.TOKEN_COLUMN}" if token else ""}
+        FROM ({" UNION ALL ".join(sql for sql, _ in parts)}) AS parts {join}
         {"GROUP BY " + ", ".join(grouped) if grouped else ""}
     """
-    if cover.dims is not None:
+    params = [p for _, part_params in parts for p in part_params]
+    if serial:
         # A few thousand rollup rows: starting parallel workers (the planner is tempted by the
         # raw parts' estimates) costs ~20 ms, many times the query itself. Off for this
         # statement only, in its round trip: statements sent together run as one transaction,
@@ -201,13 +217,9 @@ def counts(
         sql = f"{_SERIAL}; {sql}; {_SERIAL_END}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if cover.dims is not None:
+        if serial:
             cursor.nextset()
-        fetched = cursor.fetchall()
-    if kept:
-        closed_counts.check(kept, fetched[0][-1] if fetched else None)
-        return [CountRow._make(row[:-1]) for row in fetched]
-    return list(map(CountRow._make, fetched))
+        return cursor.fetchall()
 
 
 def _rollup_ranges(

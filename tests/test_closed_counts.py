@@ -252,7 +252,16 @@ def test_split_keeps_raw_edges_only_where_a_local_day_or_hour_starts(settings):
     day_edge = (datetime(2026, 3, 8, 18, 30, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
     rolling = (datetime(2026, 3, 8, 11, 58, 7, tzinfo=UTC), datetime(2026, 3, 8, 12, tzinfo=UTC))
 
-    closed, live = closed_counts.split({None: [rolling, day_edge]}, now)
+    days = [(datetime(2026, 3, 9, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC))]
 
-    assert closed == {None: [day_edge]}
+    closed, live = closed_counts.split({Grain.DAY: days, None: [rolling, day_edge]}, now)
+
+    assert closed == {Grain.DAY: days, None: [day_edge]}
     assert live == {None: [rolling]}  # "last 24 hours" starts anew every time: read live
+
+
+def test_split_keeps_nothing_of_less_than_a_closed_day(settings):
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    quarters = {Grain.QUARTER: [(datetime(2026, 3, 9, 12, tzinfo=UTC), now)]}
+
+    assert closed_counts.split(quarters, now) == ({}, quarters)
