@@ -5,15 +5,12 @@ exactly as ``exports.format_cell`` does, so the command line (Python path) and t
 agree byte for byte apart from line endings.
 """
 
-import tempfile
-import threading
 from collections.abc import Iterator
-from datetime import datetime
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import F, Max, Min, QuerySet
-from psycopg import generators, pq, sql
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import F, QuerySet
+from psycopg import generators, pq
 
 from analytics.exports import _FORMULA_START, _SOURCES, BOM, CLICK_COLUMNS, csv_lines
 from analytics.models import Click
@@ -76,13 +73,10 @@ def stream_clicks_csv(clicks: QuerySet[Click]) -> Iterator[bytes]:
     """The CSV of ``clicks`` (BOM, header, one row per click) in chunks, written by COPY.
 
     Memory stays flat whatever the row count: rows come off the socket as the client takes them,
-    and a slow client slows the server down through TCP back-pressure. A big export is written
-    by two backends at once (``_Later``): PostgreSQL's COPY output is one core's work, and split
-    over two cores the halves take about half as long.
+    and a slow client slows the server down through TCP back-pressure.
     """
+    select, params = copy_select(clicks)
     header = next(csv_lines(CLICK_COLUMNS, (), COPY_LINE_END))
-    middle = _middle(clicks)
-    later = None
     # A connection of its own, closed at the end whatever happens: a COPY abandoned midway (the
     # client went away) leaves its connection unusable, and Django reuses the request's one.
     db = connections[DEFAULT_DB_ALIAS].copy()
@@ -90,132 +84,28 @@ def stream_clicks_csv(clicks: QuerySet[Click]) -> Iterator[bytes]:
         db.ensure_connection()
         pg = db.connection
         with pg.transaction(), pg.cursor() as cursor:
-            # Repeatable read: the later half, read on another connection, imports this
-            # transaction's snapshot, so the halves are one consistent export.
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            _copy_settings(cursor, split=middle is not None)
-            if middle is not None:
-                snapshot = cursor.execute("SELECT pg_export_snapshot()").fetchone()[0]
-                later = _Later(clicks.filter(occurred_at__gte=middle), snapshot)
-                later.start()
-                clicks = clicks.filter(occurred_at__lt=middle)
-            select, params = copy_select(clicks)
+            cursor.execute("SET TRANSACTION READ ONLY")
+            # float_text() assumes the shortest round-trip digits (the default since PG 12).
+            cursor.execute("SET LOCAL extra_float_digits = 1")
+            # A big export's estimated cost triggers JIT compilation, which here delayed the
+            # first row by over a second and made a million-row export slower, not faster.
+            cursor.execute("SET LOCAL jit = off")
+            # Parallel workers compute the cells; the leader only merges their rows in order
+            # and writes the CSV, which is the one part COPY cannot share out.
+            cursor.execute("SET LOCAL parallel_leader_participation = off")
             with cursor.copy(f"COPY ({select}) TO STDOUT WITH (FORMAT csv)", params) as copy:
                 # The header comes after COPY has started, so a failing query is a 500
                 # rather than a file cut short after its header.
-                yield from _chunks(pg, copy, bytearray((BOM + header).encode()))
-            if later is not None:
-                later.imported.wait()  # the snapshot lives as long as this transaction
-        if later is not None:
-            yield from later.chunks()
+                buffer = bytearray((BOM + header).encode())
+                for row in _copy_rows(pg, copy):
+                    buffer += row
+                    if len(buffer) >= STREAM_CHUNK_BYTES:
+                        yield bytes(buffer)
+                        buffer.clear()
+                if buffer:
+                    yield bytes(buffer)
     finally:
-        if later is not None:
-            later.close()
         db.close()
-
-
-def _copy_settings(cursor: psycopg.Cursor, *, split: bool) -> None:
-    # float_text() assumes the shortest round-trip digits (the default since PG 12).
-    cursor.execute("SET LOCAL extra_float_digits = 1")
-    # A big export's estimated cost triggers JIT compilation, which here delayed the first row
-    # by over a second and made a million-row export slower, not faster.
-    cursor.execute("SET LOCAL jit = off")
-    if split:
-        # Each half has a core of its own; parallel workers would only compete for them.
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-    else:
-        # Parallel workers compute the cells; the leader only merges their rows in order and
-        # writes the CSV, which is the one part COPY cannot share out.
-        cursor.execute("SET LOCAL parallel_leader_participation = off")
-
-
-# An export is split in two when its time range holds at least this many of the click table's
-# histogram buckets (~1 % of the clicks each): below, a second connection costs more than it
-# saves.
-SPLIT_MIN_BUCKETS = 10
-
-
-def _middle(clicks: QuerySet[Click]) -> datetime | None:
-    """A time that splits ``clicks`` in about equal halves, from the planner's statistics
-    (``pg_stats``: no count needed), or None when the export is too small to split."""
-    span = clicks.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
-    if span["first"] is None:
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT histogram_bounds::text::timestamptz[] FROM pg_stats"
-            " WHERE schemaname = current_schema() AND tablename = %s AND attname = %s",
-            [Click._meta.db_table, "occurred_at"],
-        )
-        found = cursor.fetchone()
-    inside = [t for t in (found[0] if found else []) if span["first"] < t <= span["last"]]
-    return inside[len(inside) // 2] if len(inside) >= SPLIT_MIN_BUCKETS else None
-
-
-def _chunks(pg: psycopg.Connection, copy: psycopg.Copy, buffer: bytearray) -> Iterator[bytes]:
-    """A running COPY's rows, after what ``buffer`` holds, in chunks of STREAM_CHUNK_BYTES."""
-    for row in _copy_rows(pg, copy):
-        buffer += row
-        if len(buffer) >= STREAM_CHUNK_BYTES:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
-
-
-class _Later(threading.Thread):
-    """The later half of an export, written by a second connection into a temporary file while
-    the first half streams; read back once the first half is sent.
-
-    It reads the exporting transaction's snapshot (``SET TRANSACTION SNAPSHOT``), so both halves
-    see the same clicks. The file is on disk, not in memory: memory stays flat.
-    """
-
-    def __init__(self, clicks: QuerySet[Click], snapshot: str) -> None:
-        super().__init__(name="export-later-half", daemon=True)
-        self.select = copy_select(clicks)
-        self.snapshot = snapshot
-        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
-        self.imported = threading.Event()
-        self.error: BaseException | None = None
-        self.pg: psycopg.Connection | None = None
-
-    def run(self) -> None:
-        # A connection made in this thread, as Django's connections belong to one thread.
-        db = connections[DEFAULT_DB_ALIAS].copy()
-        try:
-            db.ensure_connection()
-            self.pg = db.connection
-            with self.pg.transaction(), self.pg.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                cursor.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(self.snapshot))
-                self.imported.set()
-                _copy_settings(cursor, split=True)
-                select, params = self.select
-                statement = f"COPY ({select}) TO STDOUT WITH (FORMAT csv)"
-                with cursor.copy(statement, params) as copy:
-                    for chunk in _chunks(self.pg, copy, bytearray()):
-                        self.file.write(chunk)
-        except BaseException as exc:  # handed to the request's thread by chunks()
-            self.error = exc
-        finally:
-            self.imported.set()
-            db.close()
-
-    def chunks(self) -> Iterator[bytes]:
-        self.join()
-        if self.error is not None:
-            raise self.error
-        self.file.seek(0)
-        while chunk := self.file.read(STREAM_CHUNK_BYTES):
-            yield chunk
-
-    def close(self) -> None:
-        """Stop the copy if it still runs (the client went away), and drop the file."""
-        if self.is_alive() and self.pg is not None:
-            self.pg.cancel()  # psycopg allows a cancel from another thread
-        self.join()
-        self.file.close()
 
 
 def _copy_rows(pg: psycopg.Connection, copy: psycopg.Copy) -> Iterator[memoryview]:

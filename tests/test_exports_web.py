@@ -227,69 +227,6 @@ def test_clicks_csv_streams_rows_as_the_client_reads_them(marketer_client, monke
     assert rows_read == 3000
 
 
-def _bulk_october(count: int) -> None:
-    endpoint = WebhookEndpoint.objects.create(sender=Sender.DUB, name="bulk")
-    Click.objects.bulk_create(
-        Click(
-            sender=Sender.DUB,
-            click_key=f"k{i}",
-            endpoint=endpoint,
-            occurred_at=at(1 + i % 28, microsecond=i),
-            city=("Bogotá", "Lima", "=cmd")[i % 3],
-            latitude=-12.04 if i % 2 else None,
-        )
-        for i in range(count)
-    )
-
-
-def _recorded_halves(monkeypatch) -> list:
-    halves = []
-    init = csv_copy._Later.__init__
-
-    def recording(later, *args) -> None:
-        init(later, *args)
-        halves.append(later)
-
-    monkeypatch.setattr(csv_copy._Later, "__init__", recording)
-    return halves
-
-
-@committed
-def test_a_big_export_is_written_in_two_halves_into_the_same_file(marketer_client, monkeypatch):
-    _bulk_october(3000)
-    whole = streamed(marketer_client.get(f"/export/clicks.csv?{OCTOBER}"))  # no statistics yet
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Click._meta.db_table}")
-    monkeypatch.setattr(csv_copy, "SPLIT_MIN_BUCKETS", 2)
-    halves = _recorded_halves(monkeypatch)
-
-    split = streamed(marketer_client.get(f"/export/clicks.csv?{OCTOBER}"))
-
-    assert len(halves) == 1
-    assert split == whole
-    assert whole.count(b"\n") == 3001
-    assert halves[0].file.closed  # the later half's temporary file is gone
-
-
-@committed
-def test_a_split_export_stops_its_later_half_when_the_client_goes_away(monkeypatch):
-    _bulk_october(3000)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Click._meta.db_table}")
-    monkeypatch.setattr(csv_copy, "SPLIT_MIN_BUCKETS", 2)
-    monkeypatch.setattr(csv_copy, "STREAM_CHUNK_BYTES", 1024)
-    halves = _recorded_halves(monkeypatch)
-    query = QueryDict(OCTOBER)
-
-    chunks = csv_copy.stream_clicks_csv(ClickFilter.from_query(query).clicks())
-    next(chunks)
-    chunks.close()  # what Django does when the client disconnects
-
-    (later,) = halves
-    assert not later.is_alive()
-    assert later.file.closed
-
-
 class _Starved:
     """A connection whose libpq never has a row buffered: every row, and the end of the COPY,
     then come through psycopg's own read."""
