@@ -16,13 +16,13 @@ midnight cannot leave a kept answer behind without changing it.
 """
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
 
 from analytics.models import RollupVersion
 from analytics.rollups import Grain, period_start
@@ -89,20 +89,20 @@ class Part(NamedTuple):
     nonempty: bool = False  # whether they hold any row
 
 
-def part(sql: str, params: list, types: list[str], around: tuple[str, str] | None = None) -> Part:
+def part(sql: str, params: list, types: list[str], run: Callable[[str, list], list[tuple]]) -> Part:
     """A part answering the rows of ``sql`` (parts reading closed days only) from what was kept,
     read and kept first if nothing was.
 
-    ``types`` are the SQL types of its columns, keys then the three counts; ``around``, settings
-    to read ``sql`` with (the statements before and after it, in its round trip: rollup_reads'
-    serial plan). The kept rows travel as arrays and come out only while the token they were
+    ``types`` are the SQL types of its columns, keys then the three counts; ``run`` executes a
+    statement the way the caller's are (rollup_reads' serial plan) and returns its rows. The kept
+    rows travel as arrays and come out only while the token they were
     read at stands; a statement using the part selects ``TOKEN_COLUMN`` and asks ``stood``.
     """
     key = hashlib.sha256(f"{sql}\x00{params!r}".encode()).hexdigest()
     cache = caches[CACHE]
     kept = cache.get(key)
     if kept is None:
-        kept = _read(sql, params, len(types) - 3, around)
+        kept = _read(sql, params, len(types) - 3, run)
         if kept is None:  # no version row (a database being set up): nothing can be kept
             return Part(sql, params)
         cache.set(key, kept, _KEPT_SECONDS)
@@ -136,7 +136,7 @@ def stood(used: Part, rows: list[tuple]) -> bool:
 
 
 def _read(
-    sql: str, params: list, width: int, around: tuple[str, str] | None
+    sql: str, params: list, width: int, run: Callable[[str, list], list[tuple]]
 ) -> tuple[UUID, list[str]] | None:
     """The rows of ``sql`` summed per key, as one array (its text) per column, and the token
     they were read at, in one statement (so in one snapshot)."""
@@ -152,13 +152,7 @@ def _read(
         # HAVING: no rows rather than one row of NULL sums when nothing matches without keys.
         f" FROM ({sql}) AS closed{group_by} HAVING count(*) > 0) AS summed"
     )
-    if around:
-        statement = f"{around[0]}; {statement}; {around[1]}"
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        if around:
-            cursor.nextset()
-        token, *columns = cursor.fetchone()
+    token, *columns = run(statement, params)[0]
     if token is None:
         return None
     return token, [column or "{}" for column in columns]

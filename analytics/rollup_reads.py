@@ -13,7 +13,7 @@ sender campaign itself.
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -166,7 +166,7 @@ def counts(
             " UNION ALL ".join(sql for sql, _ in closed_parts),
             [p for _, part_params in closed_parts for p in part_params],
             _part_types(group, bucket, by_bot),
-            around=(_SERIAL, _SERIAL_END) if serial else None,
+            partial(_run, serial=serial),
         )
         if kept.key is not None:
             fetched = _fetch([*parts, (kept.sql, kept.params)], group, bucket, by_bot, serial,
@@ -208,7 +208,11 @@ def _fetch(
         FROM ({" UNION ALL ".join(sql for sql, _ in parts)}) AS parts {join}
         {"GROUP BY " + ", ".join(grouped) if grouped else ""}
     """
-    params = [p for _, part_params in parts for p in part_params]
+    return _run(sql, [p for _, part_params in parts for p in part_params], serial=serial)
+
+
+def _run(sql: str, params: list, *, serial: bool) -> list[tuple]:
+    """The rows of one statement; ``serial``: without parallel workers."""
     if serial:
         # A few thousand rollup rows: starting parallel workers (the planner is tempted by the
         # raw parts' estimates) costs ~20 ms, many times the query itself. Off for this
