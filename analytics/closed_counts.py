@@ -89,15 +89,19 @@ class Part(NamedTuple):
     nonempty: bool = False  # whether they hold any row
 
 
-def part(sql: str, params: list, types: list[str], run: Callable[[str, list], list[tuple]]) -> Part:
-    """A part answering the rows of ``sql`` (parts reading closed days only) from what was kept,
-    read and kept first if nothing was.
+def part(
+    parts: list[tuple[str, list]], types: list[str], run: Callable[[str, list], list[tuple]]
+) -> Part:
+    """One part answering the rows of ``parts`` (each a statement part reading closed days only,
+    and its parameters) from what was kept, read and kept first if nothing was.
 
-    ``types`` are the SQL types of its columns, keys then the three counts; ``run`` executes a
+    ``types`` are the SQL types of their columns, keys then the three counts; ``run`` executes a
     statement the way the caller's are (rollup_reads' serial plan) and returns its rows. The kept
-    rows travel as arrays and come out only while the token they were
-    read at stands; a statement using the part selects ``TOKEN_COLUMN`` and asks ``stood``.
+    rows travel as arrays and come out only while the token they were read at stands; a
+    statement using the part selects ``TOKEN_COLUMN`` and asks ``stood``.
     """
+    sql = " UNION ALL ".join(part_sql for part_sql, _ in parts)
+    params = [param for _, part_params in parts for param in part_params]
     key = hashlib.sha256(f"{sql}\x00{params!r}".encode()).hexdigest()
     cache = caches[CACHE]
     kept = cache.get(key)

@@ -163,10 +163,7 @@ def counts(
     serial = cover.dims is not None
     if closed_parts:
         kept = closed_counts.part(
-            " UNION ALL ".join(sql for sql, _ in closed_parts),
-            [p for _, part_params in closed_parts for p in part_params],
-            _part_types(group, bucket, by_bot),
-            partial(_run, serial=serial),
+            closed_parts, _part_types(group, bucket, by_bot), partial(_run, serial=serial)
         )
         if kept.key is not None:
             fetched = _fetch([*parts, (kept.sql, kept.params)], group, bucket, by_bot, serial,
